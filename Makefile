@@ -1,0 +1,84 @@
+# One command surface for people and CI. Every target installs what it needs first.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+HOST ?= 127.0.0.1
+PORT ?= 8000
+STAGE ?= dev
+UV_VERSION := 0.13.9
+
+# Use uv from PATH when present; otherwise install a pinned copy into .tools/ (no sudo).
+UV := $(shell command -v uv 2>/dev/null)
+ifeq ($(UV),)
+UV := .tools/uv/bin/uv
+endif
+RUN := $(UV) run --frozen
+
+.PHONY: help run test lint format bench fuzz load synth deploy destroy smoke redrive schema clean
+
+help: ## List the commands
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
+
+.tools/uv/bin/uv:
+	@echo "==> installing uv $(UV_VERSION) into .tools/uv"
+	@python3 -m venv .tools/uv
+	@.tools/uv/bin/pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
+
+.venv/.synced: pyproject.toml uv.lock | $(UV)
+	@echo "==> syncing Python dependencies (uv.lock)"
+	@$(UV) sync --frozen --quiet
+	@touch $@
+
+node_modules/.installed: package.json package-lock.json
+	@echo "==> installing Node tools (package-lock.json)"
+	@npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+deps: .venv/.synced
+
+run: .venv/.synced ## Serve the API and GraphiQL on http://$(HOST):$(PORT)/graphql (emulated AWS)
+	@HOST=$(HOST) PORT=$(PORT) $(RUN) python -m donations.local.server
+
+test: .venv/.synced node_modules/.installed ## Run every test (unit, integration, infra, e2e)
+	@$(RUN) pytest
+
+lint: .venv/.synced ## Format check, lint and strict type check
+	@$(RUN) ruff format --check .
+	@$(RUN) ruff check .
+	@$(RUN) mypy
+
+format: .venv/.synced ## Apply formatting and safe lint fixes
+	@$(RUN) ruff format .
+	@$(RUN) ruff check --fix .
+
+schema: .venv/.synced ## Re-export the GraphQL SDL to schema/schema.graphql
+	@$(RUN) strawberry export-schema schema:schema --output schema/schema.graphql
+	@echo "==> wrote schema/schema.graphql"
+
+bench: .venv/.synced ## Measure warm overhead, cold start, round trips and asset size
+	@$(RUN) python -m bench
+
+fuzz: .venv/.synced ## Long property-based fuzzing run through the real handler
+	@FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-2000} $(RUN) pytest tests/integration/test_fuzz.py -q -s
+
+load: .venv/.synced ## Drive the local server with a bounded load and check every count
+	@$(RUN) python -m scripts.load
+
+synth: .venv/.synced node_modules/.installed ## Synthesise the CDK app with the real CDK CLI
+	@npx --no-install cdk synth --quiet -c stage=$(STAGE)
+
+deploy: .venv/.synced node_modules/.installed ## Deploy the stack (STAGE=dev|prod) to your AWS account
+	@npx --no-install cdk deploy -c stage=$(STAGE) --require-approval broadening --outputs-file cdk.out/outputs-$(STAGE).json
+
+destroy: .venv/.synced node_modules/.installed ## Delete the stack (the table is kept outside dev)
+	@npx --no-install cdk destroy -c stage=$(STAGE)
+
+smoke: .venv/.synced ## Check a live endpoint: make smoke URL=https://.../graphql
+	@test -n "$(URL)" || { echo "usage: make smoke URL=https://<api>/graphql"; exit 2; }
+	@$(RUN) python -m scripts.smoke "$(URL)"
+
+redrive: .venv/.synced ## Thank donors who crossed the threshold but were never thanked
+	@$(RUN) python -m donations.redrive $(ARGS)
+
+clean: ## Remove build output and caches (keeps .venv)
+	@rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache .hypothesis bench/results

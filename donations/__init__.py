@@ -1,0 +1,1 @@
+"""The donations service: domain rules, their adapters and the composition root."""

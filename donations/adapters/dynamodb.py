@@ -1,0 +1,395 @@
+"""DynamoDB implementation of the donation store: one table, donor and donation items."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import random
+import time
+from collections.abc import Callable, Iterator, Mapping
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Final
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from donations.constants import (
+    DONATION_COUNT_ATTRIBUTE,
+    DONATION_KEY_PREFIX,
+    DONOR_KEY_PREFIX,
+    DONOR_SORT_KEY,
+    IDEMPOTENCY_KEY_PREFIX,
+    PARTITION_KEY,
+    SORT_KEY,
+    THANKED_AT_ATTRIBUTE,
+)
+from donations.domain.errors import DuplicateIdempotencyKeyError, StoreUnavailableError
+from donations.domain.model import Donation, DonationPage, DonorSummary, Money
+from donations.domain.ports import DonationStore
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.client import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
+
+Item = Mapping[str, Any]
+
+IDEMPOTENCY_SORT_KEY: Final = "IDEMPOTENCY"
+TOTAL_PREFIX: Final = "total#"
+LAST_REQUEST_ATTRIBUTE: Final = "lastRequestId"
+# Cancellation reasons that mean "try again" rather than "this request is wrong".
+_TRANSIENT_REASONS: Final = frozenset(
+    {"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded", "InternalError"}
+)
+# Error codes botocore has already retried by the time they reach us.
+_UNAVAILABLE_CODES: Final = frozenset(
+    {
+        "ThrottlingException",
+        "ProvisionedThroughputExceededException",
+        "RequestLimitExceeded",
+        "InternalServerError",
+        "ServiceUnavailable",
+        "TransactionInProgressException",
+    }
+)
+_MAX_CURSOR_LENGTH: Final = 512
+
+
+def donor_key(donor_id: str) -> dict[str, dict[str, str]]:
+    return {
+        PARTITION_KEY: {"S": DONOR_KEY_PREFIX + donor_id},
+        SORT_KEY: {"S": DONOR_SORT_KEY},
+    }
+
+
+def _donation_sort_key(donation: Donation) -> str:
+    # Sorting by when the gift was made (then by id) gives newest-first pages for free.
+    return f"{DONATION_KEY_PREFIX}{donation.donated_at.isoformat()}#{donation.id}"
+
+
+def _donation_attributes(donation: Donation) -> dict[str, dict[str, str]]:
+    attributes = {
+        "donationId": {"S": donation.id},
+        "donorId": {"S": donation.donor_id},
+        "amountMinor": {"N": str(donation.amount.minor_units)},
+        "currency": {"S": donation.amount.currency},
+        "donatedAt": {"S": donation.donated_at.isoformat()},
+        "recordedAt": {"S": donation.recorded_at.isoformat()},
+    }
+    if donation.idempotency_key is not None:
+        attributes["idempotencyKey"] = {"S": donation.idempotency_key}
+    return attributes
+
+
+def _donation_from_item(item: Item) -> Donation:
+    key = item.get("idempotencyKey")
+    return Donation(
+        id=item["donationId"]["S"],
+        donor_id=item["donorId"]["S"],
+        amount=Money(int(item["amountMinor"]["N"]), item["currency"]["S"]),
+        donated_at=datetime.fromisoformat(item["donatedAt"]["S"]),
+        recorded_at=datetime.fromisoformat(item["recordedAt"]["S"]),
+        idempotency_key=key["S"] if key else None,
+    )
+
+
+def donor_from_item(donor_id: str, item: Item | None) -> DonorSummary:
+    """Read a donor item (or a stream image of one); an absent item is a donor never seen."""
+    if not item:
+        return DonorSummary(donor_id)
+    thanked_at = item.get(THANKED_AT_ATTRIBUTE)
+    message_id = item.get("thankYouMessageId")
+    return DonorSummary(
+        donor_id=donor_id,
+        donation_count=int(item.get(DONATION_COUNT_ATTRIBUTE, {"N": "0"})["N"]),
+        totals={
+            name.removeprefix(TOTAL_PREFIX): int(value["N"])
+            for name, value in item.items()
+            if name.startswith(TOTAL_PREFIX)
+        },
+        thanked_at=datetime.fromisoformat(thanked_at["S"]) if thanked_at else None,
+        thank_you_message_id=message_id["S"] if message_id else None,
+    )
+
+
+def _encode_cursor(sort_key: str) -> str:
+    return base64.urlsafe_b64encode(sort_key.encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> str:
+    if len(cursor) > _MAX_CURSOR_LENGTH:
+        raise ValueError("cursor too long")
+    try:
+        sort_key = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        raise ValueError("cursor is not base64") from None
+    if not sort_key.startswith(DONATION_KEY_PREFIX):
+        raise ValueError("cursor does not point at a donation")
+    return sort_key
+
+
+class DynamoDBDonationStore(DonationStore):
+    """Stores donations in one DynamoDB table.
+
+    Recording is one ``TransactWriteItems``: the idempotency marker (when the request has a
+    key), the donation, and an atomic ``ADD`` on the donor's counters. Two donations for one
+    donor at the same instant make DynamoDB cancel one transaction with
+    ``TransactionConflict``, which botocore does not retry; this adapter retries it with full
+    jitter, a bounded number of times.
+    """
+
+    def __init__(
+        self,
+        client: DynamoDBClient,
+        table_name: str,
+        *,
+        max_attempts: int = 6,
+        base_delay: float = 0.02,
+        max_delay: float = 0.5,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._client = client
+        self._table = table_name
+        self._max_attempts = max_attempts
+        self._base_delay = base_delay
+        self._max_delay = max_delay
+        self._sleep = sleep
+
+    def record(
+        self, donation: Donation, fingerprint: str, correlation_id: str | None = None
+    ) -> None:
+        items = self._transaction(donation, fingerprint, correlation_id)
+        for attempt in range(1, self._max_attempts + 1):
+            try:
+                self._client.transact_write_items(
+                    TransactItems=items,
+                    # Makes botocore's own retries of this call (say, after a timeout whose
+                    # write did land) idempotent on DynamoDB's side for ten minutes.
+                    ClientRequestToken=f"{donation.id.replace('-', '')}-{attempt}",
+                )
+            except ClientError as error:
+                reasons = self._cancellation_reasons(error)
+                if donation.idempotency_key and reasons[:1] == ["ConditionalCheckFailed"]:
+                    raise self._duplicate(error, donation.idempotency_key) from None
+                transient = any(reason in _TRANSIENT_REASONS for reason in reasons)
+                if not transient and _error_code(error) not in _UNAVAILABLE_CODES:
+                    raise
+                if attempt == self._max_attempts:
+                    raise StoreUnavailableError("donor is busy; retries exhausted") from error
+                self._sleep(self._backoff(attempt))
+            except BotoCoreError as error:
+                raise StoreUnavailableError("DynamoDB unreachable") from error
+            else:
+                return
+
+    def donor(self, donor_id: str) -> DonorSummary:
+        item = self._get(donor_key(donor_id))
+        return donor_from_item(donor_id, item)
+
+    def donation_count(self, donor_id: str) -> int:
+        item = self._get(donor_key(donor_id), projection=DONATION_COUNT_ATTRIBUTE)
+        return int(item[DONATION_COUNT_ATTRIBUTE]["N"]) if item else 0
+
+    def donations(self, donor_id: str, limit: int, cursor: str | None) -> DonationPage:
+        query: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "#pk = :pk AND begins_with(#sk, :prefix)",
+            "ExpressionAttributeNames": {"#pk": PARTITION_KEY, "#sk": SORT_KEY},
+            "ExpressionAttributeValues": {
+                ":pk": {"S": DONOR_KEY_PREFIX + donor_id},
+                ":prefix": {"S": DONATION_KEY_PREFIX},
+            },
+            "ScanIndexForward": False,
+            "ConsistentRead": True,
+            # One extra item tells whether another page exists without a second query.
+            "Limit": limit + 1,
+        }
+        if cursor is not None:
+            query["ExclusiveStartKey"] = {
+                PARTITION_KEY: {"S": DONOR_KEY_PREFIX + donor_id},
+                SORT_KEY: {"S": _decode_cursor(cursor)},
+            }
+        items = self._call(lambda: self._client.query(**query))["Items"]
+        page = items[:limit]
+        has_more = len(items) > limit
+        next_cursor = _encode_cursor(page[-1][SORT_KEY]["S"]) if has_more else None
+        return DonationPage([_donation_from_item(item) for item in page], next_cursor)
+
+    def donation_time_range(self, donor_id: str) -> tuple[datetime, datetime] | None:
+        def edge(newest: bool) -> datetime | None:
+            items = self._call(
+                lambda: self._client.query(
+                    TableName=self._table,
+                    KeyConditionExpression="#pk = :pk AND begins_with(#sk, :prefix)",
+                    ExpressionAttributeNames={"#pk": PARTITION_KEY, "#sk": SORT_KEY},
+                    ExpressionAttributeValues={
+                        ":pk": {"S": DONOR_KEY_PREFIX + donor_id},
+                        ":prefix": {"S": DONATION_KEY_PREFIX},
+                    },
+                    ProjectionExpression="donatedAt",
+                    ScanIndexForward=not newest,
+                    ConsistentRead=True,
+                    Limit=1,
+                )
+            )["Items"]
+            return datetime.fromisoformat(items[0]["donatedAt"]["S"]) if items else None
+
+        first, last = edge(newest=False), edge(newest=True)
+        return (first, last) if first and last else None
+
+    def mark_thanked(self, donor_id: str, thanked_at: datetime, message_id: str) -> bool:
+        try:
+            self._call(
+                lambda: self._client.update_item(
+                    TableName=self._table,
+                    Key=donor_key(donor_id),
+                    UpdateExpression="SET #thanked = :at, thankYouMessageId = :mid",
+                    ConditionExpression="attribute_exists(#pk) AND attribute_not_exists(#thanked)",
+                    ExpressionAttributeNames={"#pk": PARTITION_KEY, "#thanked": THANKED_AT_ATTRIBUTE},
+                    ExpressionAttributeValues={
+                        ":at": {"S": thanked_at.isoformat()},
+                        ":mid": {"S": message_id},
+                    },
+                )
+            )
+        except ClientError as error:
+            if _error_code(error) == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def donors_awaiting_thanks(self, threshold: int) -> Iterator[DonorSummary]:
+        # A full scan: fine for a runbook command that runs after an incident. At tens of
+        # millions of items, run it with parallel scan segments.
+        paginator = self._client.get_paginator("scan")
+        pages = paginator.paginate(
+            TableName=self._table,
+            FilterExpression=(
+                "#sk = :donor AND #count >= :threshold AND attribute_not_exists(#thanked)"
+            ),
+            ExpressionAttributeNames={
+                "#sk": SORT_KEY,
+                "#count": DONATION_COUNT_ATTRIBUTE,
+                "#thanked": THANKED_AT_ATTRIBUTE,
+            },
+            ExpressionAttributeValues={
+                ":donor": {"S": DONOR_SORT_KEY},
+                ":threshold": {"N": str(threshold)},
+            },
+            ConsistentRead=True,
+        )
+        for page in pages:
+            for item in page["Items"]:
+                donor_id = item[PARTITION_KEY]["S"].removeprefix(DONOR_KEY_PREFIX)
+                yield donor_from_item(donor_id, item)
+
+    def _transaction(
+        self, donation: Donation, fingerprint: str, correlation_id: str | None
+    ) -> list[TransactWriteItemTypeDef]:
+        attributes = _donation_attributes(donation)
+        items: list[TransactWriteItemTypeDef] = []
+        if donation.idempotency_key is not None:
+            items.append(
+                {
+                    "Put": {
+                        "TableName": self._table,
+                        "Item": {
+                            PARTITION_KEY: {"S": IDEMPOTENCY_KEY_PREFIX + donation.idempotency_key},
+                            SORT_KEY: {"S": IDEMPOTENCY_SORT_KEY},
+                            "fingerprint": {"S": fingerprint},
+                            **attributes,
+                        },
+                        "ConditionExpression": "attribute_not_exists(#pk)",
+                        "ExpressionAttributeNames": {"#pk": PARTITION_KEY},
+                        # The existing marker comes back with the cancellation: a replay
+                        # costs no extra read.
+                        "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                    }
+                }
+            )
+        items.append(
+            {
+                "Put": {
+                    "TableName": self._table,
+                    "Item": {
+                        PARTITION_KEY: {"S": DONOR_KEY_PREFIX + donation.donor_id},
+                        SORT_KEY: {"S": _donation_sort_key(donation)},
+                        **attributes,
+                    },
+                    "ConditionExpression": "attribute_not_exists(#pk)",
+                    "ExpressionAttributeNames": {"#pk": PARTITION_KEY},
+                }
+            }
+        )
+        total = TOTAL_PREFIX + donation.amount.currency
+        update = "ADD #count :one, #total :amount SET donorId = :donor, #last = :at"
+        values: dict[str, Any] = {
+            ":one": {"N": "1"},
+            ":amount": {"N": str(donation.amount.minor_units)},
+            ":donor": {"S": donation.donor_id},
+            ":at": {"S": donation.recorded_at.isoformat()},
+        }
+        names = {"#count": DONATION_COUNT_ATTRIBUTE, "#total": total, "#last": "lastRecordedAt"}
+        if correlation_id:
+            # Carried to the stream so the thank-you consumer can log the same id.
+            update += ", #request = :request"
+            names["#request"] = LAST_REQUEST_ATTRIBUTE
+            values[":request"] = {"S": correlation_id[:128]}
+        items.append(
+            {
+                "Update": {
+                    "TableName": self._table,
+                    "Key": donor_key(donation.donor_id),
+                    "UpdateExpression": update,
+                    "ExpressionAttributeNames": names,
+                    "ExpressionAttributeValues": values,
+                }
+            }
+        )
+        return items
+
+    def _duplicate(self, error: ClientError, key: str) -> DuplicateIdempotencyKeyError:
+        reasons: list[Any] = list(error.response.get("CancellationReasons", []))
+        marker = reasons[0].get("Item") if reasons else None
+        if not marker:
+            # Not every DynamoDB-compatible endpoint returns the old item; read it instead.
+            marker = self._get(
+                {
+                    PARTITION_KEY: {"S": IDEMPOTENCY_KEY_PREFIX + key},
+                    SORT_KEY: {"S": IDEMPOTENCY_SORT_KEY},
+                }
+            )
+        if not marker:
+            raise StoreUnavailableError("idempotency marker vanished")
+        return DuplicateIdempotencyKeyError(_donation_from_item(marker), marker["fingerprint"]["S"])
+
+    def _get(self, key: dict[str, Any], projection: str | None = None) -> Item | None:
+        request: dict[str, Any] = {"TableName": self._table, "Key": key, "ConsistentRead": True}
+        if projection:
+            request["ProjectionExpression"] = projection
+        response = self._call(lambda: self._client.get_item(**request))
+        item: Item | None = response.get("Item")
+        return item
+
+    @staticmethod
+    def _call(operation: Callable[[], Any]) -> Any:
+        try:
+            return operation()
+        except ClientError as error:
+            if _error_code(error) in _UNAVAILABLE_CODES:
+                raise StoreUnavailableError(_error_code(error)) from error
+            raise
+        except BotoCoreError as error:
+            raise StoreUnavailableError("DynamoDB unreachable") from error
+
+    @staticmethod
+    def _cancellation_reasons(error: ClientError) -> list[str]:
+        if _error_code(error) != "TransactionCanceledException":
+            return []
+        reasons: list[Any] = list(error.response.get("CancellationReasons", []))
+        return [str(reason.get("Code", "None")) for reason in reasons]
+
+    def _backoff(self, attempt: int) -> float:
+        return random.uniform(0, min(self._max_delay, self._base_delay * 2**attempt))  # noqa: S311
+
+
+def _error_code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))

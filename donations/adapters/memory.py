@@ -1,0 +1,107 @@
+"""In-memory donation store and thank-you outbox: for domain tests and the benchmark."""
+
+from __future__ import annotations
+
+import base64
+import threading
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import datetime
+
+from donations.domain.errors import DuplicateIdempotencyKeyError
+from donations.domain.model import Donation, DonationPage, DonorSummary
+from donations.domain.ports import DonationStore, ThankYouSender
+from donations.domain.thanks import DonorChange, ThankYouMessage
+
+
+class InMemoryDonationStore(DonationStore):
+    """Behaves like the DynamoDB store, including atomicity, without any I/O.
+
+    Every change of a donor's count is appended to ``changes``, like a table stream.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._donors: dict[str, DonorSummary] = {}
+        self._donations: dict[str, list[Donation]] = {}
+        self._keys: dict[str, tuple[Donation, str]] = {}
+        self.changes: list[DonorChange] = []
+
+    def record(
+        self, donation: Donation, fingerprint: str, correlation_id: str | None = None
+    ) -> None:
+        with self._lock:
+            key = donation.idempotency_key
+            if key is not None and key in self._keys:
+                existing, existing_fingerprint = self._keys[key]
+                raise DuplicateIdempotencyKeyError(existing, existing_fingerprint)
+            if key is not None:
+                self._keys[key] = (donation, fingerprint)
+            self._donations.setdefault(donation.donor_id, []).append(donation)
+            donor = self._donors.get(donation.donor_id, DonorSummary(donation.donor_id))
+            totals = dict(donor.totals)
+            currency = donation.amount.currency
+            totals[currency] = totals.get(currency, 0) + donation.amount.minor_units
+            updated = replace(donor, donation_count=donor.donation_count + 1, totals=totals)
+            self._donors[donation.donor_id] = updated
+            self.changes.append(
+                DonorChange(
+                    donation.donor_id, donor.donation_count, updated.donation_count, correlation_id
+                )
+            )
+
+    def donor(self, donor_id: str) -> DonorSummary:
+        return self._donors.get(donor_id, DonorSummary(donor_id))
+
+    def donation_count(self, donor_id: str) -> int:
+        return self.donor(donor_id).donation_count
+
+    def donations(self, donor_id: str, limit: int, cursor: str | None) -> DonationPage:
+        ordered = sorted(
+            self._donations.get(donor_id, []),
+            key=lambda donation: (donation.donated_at, donation.id),
+            reverse=True,
+        )
+        start = 0
+        if cursor is not None:
+            try:
+                start = int(base64.urlsafe_b64decode(cursor.encode()).decode())
+            except ValueError:
+                raise ValueError("not a cursor of this store") from None
+        page = ordered[start : start + limit]
+        more = start + limit < len(ordered)
+        next_cursor = base64.urlsafe_b64encode(str(start + limit).encode()).decode()
+        return DonationPage(page, next_cursor if more else None)
+
+    def donation_time_range(self, donor_id: str) -> tuple[datetime, datetime] | None:
+        times = [donation.donated_at for donation in self._donations.get(donor_id, [])]
+        return (min(times), max(times)) if times else None
+
+    def mark_thanked(self, donor_id: str, thanked_at: datetime, message_id: str) -> bool:
+        with self._lock:
+            donor = self._donors.get(donor_id)
+            if donor is None or donor.thanked_at is not None:
+                return False
+            self._donors[donor_id] = replace(
+                donor, thanked_at=thanked_at, thank_you_message_id=message_id
+            )
+            return True
+
+    def donors_awaiting_thanks(self, threshold: int) -> Iterator[DonorSummary]:
+        for donor in list(self._donors.values()):
+            if donor.donation_count >= threshold and donor.thanked_at is None:
+                yield donor
+
+
+class InMemoryThankYouSender(ThankYouSender):
+    """Keeps every message it is asked to send; can be told to fail, like an SNS outage."""
+
+    def __init__(self) -> None:
+        self.sent: list[ThankYouMessage] = []
+        self.failing = False
+
+    def send(self, message: ThankYouMessage) -> str:
+        if self.failing:
+            raise ConnectionError("thank-you transport unavailable")
+        self.sent.append(message)
+        return f"message-{len(self.sent)}"

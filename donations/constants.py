@@ -1,0 +1,45 @@
+"""Names shared by the runtime and the CDK app, so the two can never drift apart.
+
+The CDK stack sets these environment variables on the functions; ``donations.settings``
+reads them. Tests import the same names to assert both sides.
+"""
+
+from typing import Final
+
+SERVICE_NAME: Final = "donations"
+METRICS_NAMESPACE: Final = "Donations"
+
+# Environment variable names.
+ENV_TABLE_NAME: Final = "DONATIONS_TABLE_NAME"
+ENV_TOPIC_ARN: Final = "THANK_YOU_TOPIC_ARN"
+ENV_THANK_YOU_THRESHOLD: Final = "THANK_YOU_THRESHOLD"
+ENV_STAGE: Final = "STAGE"
+ENV_GRAPHIQL: Final = "GRAPHIQL_ENABLED"
+ENV_INTROSPECTION: Final = "INTROSPECTION_ENABLED"
+ENV_LOG_HASH_KEY: Final = "LOG_HASH_KEY"
+ENV_AWS_ENDPOINT_URL: Final = "AWS_ENDPOINT_URL"
+
+# Table layout (see README, "Data model").
+PARTITION_KEY: Final = "pk"
+SORT_KEY: Final = "sk"
+DONOR_SORT_KEY: Final = "DONOR"
+DONOR_KEY_PREFIX: Final = "DONOR#"
+DONATION_KEY_PREFIX: Final = "DONATION#"
+IDEMPOTENCY_KEY_PREFIX: Final = "IDEMPOTENCY#"
+DONATION_COUNT_ATTRIBUTE: Final = "donationCount"
+THANKED_AT_ATTRIBUTE: Final = "thankedAt"
+
+DEFAULT_THANK_YOU_THRESHOLD: Final = 2
+
+# Lambda entry points in handler.py.
+API_HANDLER: Final = "handler.api_handler"
+THANK_YOU_HANDLER: Final = "handler.thank_you_handler"
+
+# GraphQL route served by the HTTP API (POST for operations, GET for GraphiQL).
+GRAPHQL_PATH: Final = "/graphql"
+
+# CloudFormation output names (used by `make smoke` and the README).
+OUTPUT_GRAPHQL_URL: Final = "GraphQLUrl"
+OUTPUT_TABLE_NAME: Final = "TableName"
+OUTPUT_TOPIC_ARN: Final = "ThankYouTopicArn"
+OUTPUT_DLQ_URL: Final = "ThankYouDeadLetterQueueUrl"

@@ -1,0 +1,1 @@
+"""Business rules of the donations service. Imports no AWS SDK, no GraphQL, no environment."""

@@ -1,0 +1,98 @@
+"""The donation ledger: records donations and answers questions about donors."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Final
+
+from donations.domain.errors import (
+    DuplicateIdempotencyKeyError,
+    FieldError,
+    IdempotencyKeyReusedError,
+    InvalidInputError,
+)
+from donations.domain.model import Donation, DonationPage, DonorSummary, RecordedDonation
+from donations.domain.ports import DonationStore
+from donations.domain.validation import DonationRequest, validate_donation, validate_donor_id
+
+MAX_PAGE_SIZE: Final = 100
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_donation_id() -> str:
+    return str(uuid.uuid4())
+
+
+class DonationLedger:
+    """Use cases of the API: record a donation, count a donor's donations, look a donor up."""
+
+    def __init__(
+        self,
+        store: DonationStore,
+        clock: Callable[[], datetime] = utc_now,
+        new_id: Callable[[], str] = new_donation_id,
+    ) -> None:
+        self._store = store
+        self._clock = clock
+        self._new_id = new_id
+
+    def record_donation(
+        self, request: DonationRequest, correlation_id: str | None = None
+    ) -> RecordedDonation:
+        """Validate and store a donation; a retry with the same key and payload is a replay.
+
+        Raises ``InvalidInputError``, ``IdempotencyKeyReusedError`` or
+        ``StoreUnavailableError``; in each case nothing was written.
+        """
+        now = self._clock()
+        new = validate_donation(request, now)
+        donation = Donation(
+            id=self._new_id(),
+            donor_id=new.donor_id,
+            amount=new.amount,
+            donated_at=new.donated_at,
+            recorded_at=now,
+            idempotency_key=new.idempotency_key,
+        )
+        try:
+            self._store.record(donation, new.fingerprint, correlation_id)
+        except DuplicateIdempotencyKeyError as duplicate:
+            if duplicate.existing_fingerprint != new.fingerprint:
+                raise IdempotencyKeyReusedError(duplicate.existing.idempotency_key or "") from None
+            return RecordedDonation(duplicate.existing, replayed=True)
+        return RecordedDonation(donation, replayed=False)
+
+    def donation_count(self, donor_id: str) -> int:
+        self._check_donor_id(donor_id)
+        return self._store.donation_count(donor_id)
+
+    def donor(self, donor_id: str) -> DonorSummary:
+        self._check_donor_id(donor_id)
+        return self._store.donor(donor_id)
+
+    def donations(self, donor_id: str, first: int, after: str | None) -> DonationPage:
+        self._check_donor_id(donor_id, field="id")
+        if not 1 <= first <= MAX_PAGE_SIZE:
+            raise InvalidInputError(
+                [FieldError("first", "OUT_OF_RANGE", f"must be between 1 and {MAX_PAGE_SIZE}")]
+            )
+        try:
+            return self._store.donations(donor_id, first, after)
+        except ValueError:
+            raise InvalidInputError(
+                [FieldError("after", "INVALID_CURSOR", "is not a cursor this API issued")]
+            ) from None
+
+    def donation_time_range(self, donor_id: str) -> tuple[datetime, datetime] | None:
+        return self._store.donation_time_range(donor_id)
+
+    @staticmethod
+    def _check_donor_id(donor_id: str, field: str = "donorId") -> None:
+        errors = validate_donor_id(donor_id, field)
+        if errors:
+            raise InvalidInputError(errors)

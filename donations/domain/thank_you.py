@@ -1,0 +1,74 @@
+"""The thank-you use case: act on donor changes, and re-drive donors that were missed."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+
+from donations.domain.ledger import utc_now
+from donations.domain.ports import DonationStore, ThankYouSender
+from donations.domain.thanks import DonorChange, compose_thank_you, crossed_threshold
+
+
+class ThankYouOutcome(enum.Enum):
+    NOT_A_MILESTONE = "not_a_milestone"
+    ALREADY_THANKED = "already_thanked"
+    SENT = "sent"
+    # Published, but another worker marked the donor first: a duplicate reached SNS.
+    SENT_DUPLICATE = "sent_duplicate"
+
+
+@dataclass(frozen=True, slots=True)
+class ThankYouResult:
+    outcome: ThankYouOutcome
+    milestone: int
+    message_id: str | None = None
+
+
+class ThankYouService:
+    """Sends each donor one thank-you when their donation count reaches the threshold.
+
+    Publishing comes before marking the donor: if the mark fails the stream delivers the
+    change again and the donor is still thanked. The price is a narrow window (the process
+    dies between the publish and the mark) in which a redelivery publishes a second time.
+    Reading the donor's current state first makes every other redelivery a no-op.
+    """
+
+    def __init__(
+        self,
+        store: DonationStore,
+        sender: ThankYouSender,
+        threshold: int,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        if threshold < 1:
+            raise ValueError("the thank-you threshold must be at least 1")
+        self._store = store
+        self._sender = sender
+        self._threshold = threshold
+        self._clock = clock
+
+    @property
+    def threshold(self) -> int:
+        return self._threshold
+
+    def handle(self, change: DonorChange) -> ThankYouResult:
+        """Thank the donor if this change is the one that crossed the threshold."""
+        if not crossed_threshold(change, self._threshold):
+            return ThankYouResult(ThankYouOutcome.NOT_A_MILESTONE, self._threshold)
+        return self._thank(change.donor_id)
+
+    def redrive(self) -> Iterator[ThankYouResult]:
+        """Thank every donor at or above the threshold who was never thanked."""
+        for donor in self._store.donors_awaiting_thanks(self._threshold):
+            yield self._thank(donor.donor_id)
+
+    def _thank(self, donor_id: str) -> ThankYouResult:
+        if self._store.donor(donor_id).thanked_at is not None:
+            return ThankYouResult(ThankYouOutcome.ALREADY_THANKED, self._threshold)
+        message_id = self._sender.send(compose_thank_you(donor_id, self._threshold))
+        marked = self._store.mark_thanked(donor_id, self._clock(), message_id)
+        outcome = ThankYouOutcome.SENT if marked else ThankYouOutcome.SENT_DUPLICATE
+        return ThankYouResult(outcome, self._threshold, message_id)

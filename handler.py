@@ -1,0 +1,95 @@
+"""AWS Lambda entry points: the GraphQL API and the thank-you stream consumer.
+
+Both only translate between Lambda events and the service: parsing, calling, formatting.
+Clients and services are built on the first invocation of each container, then reused.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.batch import (
+    BatchProcessor,
+    EventType,
+    process_partial_response,
+)
+from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from mangum import Mangum
+
+from donations.adapters.stream import donor_change_from_record
+from donations.container import services
+from donations.domain.thank_you import ThankYouOutcome
+from donations.observability import donor_ref, logger, metrics, tracer
+from schema.http import create_app
+
+
+@functools.cache
+def _api() -> Mangum:
+    settings = services().settings
+    app = create_app(
+        lambda: services().ledger,
+        graphiql=settings.graphiql,
+        introspection=settings.introspection,
+    )
+    # Strawberry's app has no lifespan events; "auto" would log an error on every call.
+    return Mangum(app, lifespan="off")
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics(capture_cold_start_metric=True)
+def api_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    metrics.add_metric(name="ApiRequests", unit="Count", value=1)
+    response: dict[str, Any] = _api()(event, context)
+    return response
+
+
+_processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
+
+
+@tracer.capture_method(capture_response=False)
+def _thank_if_due(record: DynamoDBRecord) -> None:
+    change = donor_change_from_record(record.raw_event)
+    if change is None:
+        return
+    thank_you = services().thank_you
+    if thank_you is None:
+        raise RuntimeError("the thank-you topic is not configured")
+    result = thank_you.handle(change)
+    if result.outcome is ThankYouOutcome.NOT_A_MILESTONE:
+        return
+    fields = {
+        "event": "thank_you",
+        "outcome": result.outcome.value,
+        "milestone": result.milestone,
+        "sns_message_id": result.message_id,
+        "donor_ref": donor_ref(change.donor_id),
+        "api_request_id": change.correlation_id,
+    }
+    if result.outcome is ThankYouOutcome.SENT_DUPLICATE:
+        logger.warning("thank-you sent twice", extra=fields)
+        metrics.add_metric(name="ThankYouDuplicate", unit="Count", value=1)
+    elif result.outcome is ThankYouOutcome.SENT:
+        logger.info("thank-you sent", extra=fields)
+        metrics.add_metric(name="ThankYouSent", unit="Count", value=1)
+    else:
+        logger.info("thank-you already sent", extra=fields)
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics(capture_cold_start_metric=True)
+def thank_you_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    records = len(event.get("Records", []))
+    metrics.add_metric(name="StreamRecordsReceived", unit="Count", value=records)
+    response = process_partial_response(
+        event=event, record_handler=_thank_if_due, processor=_processor, context=context
+    )
+    failures = len(response.get("batchItemFailures", []))
+    if failures:
+        logger.warning("thank-you records failed", extra={"failed_records": failures})
+        metrics.add_metric(name="ThankYouFailed", unit="Count", value=failures)
+    return dict(response)

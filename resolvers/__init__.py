@@ -1,0 +1,1 @@
+"""What each root field does: read arguments, call the ledger, map the result."""

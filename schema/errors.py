@@ -1,0 +1,109 @@
+"""How failures reach clients and logs.
+
+Expected failures of ``recordDonation`` are typed results (see ``schema.types``). Other
+client mistakes are GraphQL errors with ``extensions.code``. Anything unexpected is
+masked: the client sees a generic message, a code and the request id, and the log gets the
+stack trace under the same id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from graphql import GraphQLError
+from strawberry.extensions import SchemaExtension
+
+from donations.domain.errors import FieldError, InvalidInputError, StoreUnavailableError
+from donations.observability import logger, metrics
+
+
+class ClientFacingError(GraphQLError):
+    """A GraphQL error whose message is written for the client and safe to show."""
+
+
+def bad_user_input(error: InvalidInputError) -> ClientFacingError:
+    first: FieldError = error.errors[0]
+    return ClientFacingError(
+        f"{first.field} {first.message}",
+        extensions={"code": "BAD_USER_INPUT", "field": first.field, "reason": first.code},
+    )
+
+
+SERVICE_UNAVAILABLE_MESSAGE = "The service is busy and nothing was changed; retry shortly."
+
+
+def _is_client_error(error: GraphQLError) -> bool:
+    # No original error: the document failed to parse or validate, or variables were wrong.
+    return error.original_error is None or isinstance(error.original_error, ClientFacingError)
+
+
+def _is_unavailable(error: GraphQLError) -> bool:
+    return isinstance(error.original_error, StoreUnavailableError)
+
+
+def _code(error: GraphQLError) -> str:
+    if error.original_error is None and not error.path:
+        return "GRAPHQL_VALIDATION_FAILED"
+    extensions = error.extensions or {}
+    original = error.original_error
+    if isinstance(original, GraphQLError) and original.extensions:
+        extensions = original.extensions
+    return str(extensions.get("code", "BAD_REQUEST"))
+
+
+def log_errors(errors: list[GraphQLError], request_id: str | None) -> None:
+    """Log errors without the query text, variables or messages (they may hold donor data)."""
+    for error in errors:
+        if _is_client_error(error):
+            code = _code(error)
+            logger.warning("graphql client error", extra={"code": code})
+            metrics.add_metric(name="ClientErrors", unit="Count", value=1)
+        elif _is_unavailable(error):
+            # Throttling or contention that outlasted the retries: an operational signal,
+            # not a bug. The metric drives the alarm; the client is told to retry.
+            logger.warning("storage unavailable", extra={"code": "SERVICE_UNAVAILABLE"})
+            metrics.add_metric(name="StorageUnavailable", unit="Count", value=1)
+        else:
+            logger.error(
+                "graphql server error",
+                exc_info=error.original_error,
+                extra={"code": "INTERNAL_SERVER_ERROR", "request_id": request_id},
+            )
+            metrics.add_metric(name="ServerErrors", unit="Count", value=1)
+
+
+class MaskUnexpectedErrors(SchemaExtension):
+    """Replace every error that is not meant for the client with a generic, traceable one."""
+
+    def on_operation(self) -> Iterator[None]:
+        yield
+        result: Any = self.execution_context.result
+        errors = getattr(result, "errors", None)
+        if errors:
+            result.errors = [self._mask(error) for error in errors]
+
+    def _mask(self, error: GraphQLError) -> GraphQLError:
+        if _is_client_error(error):
+            original = error.original_error
+            if isinstance(original, GraphQLError) and original.extensions:
+                error.extensions = original.extensions
+            return error
+        context = self.execution_context.context
+        request_id = getattr(context, "request_id", None)
+        if _is_unavailable(error):
+            return GraphQLError(
+                SERVICE_UNAVAILABLE_MESSAGE,
+                nodes=error.nodes,
+                path=error.path,
+                extensions={"code": "SERVICE_UNAVAILABLE", "retryable": True, "requestId": request_id},
+            )
+        return GraphQLError(
+            "Internal server error. Quote the request id when reporting it.",
+            nodes=error.nodes,
+            path=error.path,
+            extensions={
+                "code": "INTERNAL_SERVER_ERROR",
+                "requestId": request_id,
+            },
+        )

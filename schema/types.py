@@ -1,0 +1,169 @@
+"""The GraphQL types of the donations API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated
+
+import strawberry
+from strawberry.types import Info
+
+from donations.domain import model
+from donations.domain.errors import FieldError as DomainFieldError
+from donations.domain.errors import InvalidInputError
+from donations.domain.ledger import MAX_PAGE_SIZE
+from schema.context import Context
+from schema.errors import bad_user_input
+
+DEFAULT_PAGE_SIZE = 20
+
+
+@strawberry.type(description="An amount of money in one currency.")
+class Money:
+    amount: Decimal = strawberry.field(description="In major units, e.g. 12.50.")
+    currency: str = strawberry.field(description="ISO 4217 code.")
+    minor_units: int = strawberry.field(description="The same amount in minor units, e.g. 1250.")
+
+    @staticmethod
+    def from_domain(money: model.Money) -> Money:
+        return Money(amount=money.as_decimal(), currency=money.currency, minor_units=money.minor_units)
+
+
+@strawberry.type(description="One recorded donation.")
+class Donation:
+    id: strawberry.ID
+    donor_id: strawberry.ID
+    amount: Decimal = strawberry.field(description="In major units of `currency`.")
+    currency: str
+    donated_at: datetime = strawberry.field(description="When the gift was made.")
+    recorded_at: datetime = strawberry.field(description="When this API recorded it.")
+
+    @staticmethod
+    def from_domain(donation: model.Donation) -> Donation:
+        return Donation(
+            id=strawberry.ID(donation.id),
+            donor_id=strawberry.ID(donation.donor_id),
+            amount=donation.amount.as_decimal(),
+            currency=donation.amount.currency,
+            donated_at=donation.donated_at,
+            recorded_at=donation.recorded_at,
+        )
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    end_cursor: str | None = strawberry.field(description="Pass as `after` for the next page.")
+
+
+@strawberry.type(description="A page of donations, newest first.")
+class DonationConnection:
+    nodes: list[Donation]
+    page_info: PageInfo
+
+
+@strawberry.type(description="A donor and their giving so far.")
+class Donor:
+    id: strawberry.ID
+
+    @strawberry.field(description="How many donations the donor has made.")
+    def donation_count(self, info: Info[Context, None]) -> int:
+        return info.context.donor_summary(self.id).donation_count
+
+    @strawberry.field(description="Total given, one entry per currency.")
+    def totals(self, info: Info[Context, None]) -> list[Money]:
+        summary = info.context.donor_summary(self.id)
+        return [Money.from_domain(money) for money in summary.money_totals()]
+
+    @strawberry.field(description="When the thank-you message was sent; null until then.")
+    def thanked_at(self, info: Info[Context, None]) -> datetime | None:
+        return info.context.donor_summary(self.id).thanked_at
+
+    @strawberry.field(description="When the donor's earliest donation was made.")
+    def first_donated_at(self, info: Info[Context, None]) -> datetime | None:
+        time_range = info.context.ledger.donation_time_range(self.id)
+        return time_range[0] if time_range else None
+
+    @strawberry.field(description="When the donor's latest donation was made.")
+    def last_donated_at(self, info: Info[Context, None]) -> datetime | None:
+        time_range = info.context.ledger.donation_time_range(self.id)
+        return time_range[1] if time_range else None
+
+    @strawberry.field(description="The donor's donations, newest first.")
+    def donations(
+        self,
+        info: Info[Context, None],
+        first: Annotated[
+            int, strawberry.argument(description=f"Page size, 1 to {MAX_PAGE_SIZE}.")
+        ] = DEFAULT_PAGE_SIZE,
+        after: Annotated[
+            str | None, strawberry.argument(description="`endCursor` of the previous page.")
+        ] = None,
+    ) -> DonationConnection:
+        try:
+            page = info.context.ledger.donations(self.id, first, after)
+        except InvalidInputError as error:
+            raise bad_user_input(error) from None
+        return DonationConnection(
+            nodes=[Donation.from_domain(donation) for donation in page.donations],
+            page_info=PageInfo(has_next_page=page.next_cursor is not None, end_cursor=page.next_cursor),
+        )
+
+
+@strawberry.input(description="A donation to record.")
+class RecordDonationInput:
+    donor_id: strawberry.ID = strawberry.field(
+        description="Your opaque id for the donor: 1-64 letters, digits, '.', '_', ':' or '-'."
+    )
+    amount: Decimal = strawberry.field(
+        description="In major units, e.g. \"12.50\"; more than 0 and at most 1,000,000, "
+        "with no more decimals than the currency allows."
+    )
+    currency: str = strawberry.field(default="GBP", description="ISO 4217 code.")
+    idempotency_key: str | None = strawberry.field(
+        default=None,
+        description="Send the same key when retrying: the donation is then recorded once. "
+        "8-128 letters, digits, '.', '_', ':' or '-'.",
+    )
+    donated_at: datetime | None = strawberry.field(
+        default=None, description="When the gift was made, with a time zone; defaults to now."
+    )
+
+
+@strawberry.type(description="What was wrong with one input field.")
+class FieldError:
+    field: str = strawberry.field(description="The input field, e.g. `amount`.")
+    code: str = strawberry.field(description="A stable machine-readable reason, e.g. TOO_LARGE.")
+    message: str
+
+    @staticmethod
+    def from_domain(error: DomainFieldError) -> FieldError:
+        return FieldError(field=error.field, code=error.code, message=error.message)
+
+
+@strawberry.type(description="The donation was recorded (or had been, if `replayed`).")
+class RecordDonationSuccess:
+    donation: Donation
+    replayed: bool = strawberry.field(
+        description="True when this idempotency key had already recorded this donation."
+    )
+    donor: Donor = strawberry.field(description="The donor's state after this donation.")
+
+
+@strawberry.type(description="The input broke one or more rules; nothing was recorded.")
+class InvalidDonation:
+    message: str
+    errors: list[FieldError]
+
+
+@strawberry.type(description="The idempotency key was already used for a different donation.")
+class IdempotencyKeyReused:
+    message: str
+    idempotency_key: str
+
+
+RecordDonationResult = Annotated[
+    RecordDonationSuccess | InvalidDonation | IdempotencyKeyReused,
+    strawberry.union("RecordDonationResult"),
+]
