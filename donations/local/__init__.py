@@ -1,0 +1,1 @@
+"""Local development: the same app and handlers, with AWS emulated in-process by moto."""

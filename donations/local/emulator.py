@@ -1,0 +1,79 @@
+"""Creates the emulated table, stream, topic and queue that `make run` and the tests use."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from donations.constants import (
+    ENV_TABLE_NAME,
+    ENV_TOPIC_ARN,
+    PARTITION_KEY,
+    SORT_KEY,
+)
+
+LOCAL_REGION = "eu-west-2"
+LOCAL_TABLE = "donations-local"
+LOCAL_TOPIC = "thank-you"
+LOCAL_QUEUE = "thank-you-inbox"
+
+# moto ≥ 5.2.5 with botocore ≥ 1.44 answers the Streams API only on the plain endpoint.
+STREAMS_CONFIG = Config(account_id_endpoint_mode="disabled")
+
+
+@dataclass(frozen=True)
+class EmulatedResources:
+    table_name: str
+    stream_arn: str
+    topic_arn: str
+    queue_url: str
+
+
+def use_fake_credentials() -> None:
+    """Point boto3 at a fake account so nothing can reach real AWS by accident."""
+    os.environ["AWS_ACCESS_KEY_ID"] = "testing"
+    os.environ["AWS_SECRET_ACCESS_KEY"] = "testing"  # noqa: S105 - moto's fake credential
+    os.environ["AWS_SESSION_TOKEN"] = "testing"  # noqa: S105
+    os.environ["AWS_DEFAULT_REGION"] = LOCAL_REGION
+    os.environ.pop("AWS_PROFILE", None)
+
+
+def create_resources(table_name: str = LOCAL_TABLE) -> EmulatedResources:
+    """Create the table (with its stream), the topic and a queue subscribed to the topic.
+
+    Must run inside an active ``moto.mock_aws()``; sets the environment the app reads.
+    """
+    dynamodb: Any = boto3.client("dynamodb")
+    description = dynamodb.create_table(
+        TableName=table_name,
+        KeySchema=[
+            {"AttributeName": PARTITION_KEY, "KeyType": "HASH"},
+            {"AttributeName": SORT_KEY, "KeyType": "RANGE"},
+        ],
+        AttributeDefinitions=[
+            {"AttributeName": PARTITION_KEY, "AttributeType": "S"},
+            {"AttributeName": SORT_KEY, "AttributeType": "S"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+    )
+    sns: Any = boto3.client("sns")
+    sqs: Any = boto3.client("sqs")
+    topic_arn = sns.create_topic(Name=LOCAL_TOPIC)["TopicArn"]
+    queue_url = sqs.create_queue(QueueName=LOCAL_QUEUE)["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
+        "Attributes"
+    ]["QueueArn"]
+    sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn)
+    os.environ[ENV_TABLE_NAME] = table_name
+    os.environ[ENV_TOPIC_ARN] = topic_arn
+    return EmulatedResources(
+        table_name=table_name,
+        stream_arn=description["TableDescription"]["LatestStreamArn"],
+        topic_arn=topic_arn,
+        queue_url=queue_url,
+    )

@@ -1,0 +1,130 @@
+"""Feeds the emulated table stream to the thank-you handler the way Lambda would.
+
+Lambda's DynamoDB event source reads each shard in order, hands the handler batches of
+records, and on a partial batch failure delivers the batch again from the first failed
+record. This pump does the same against moto, so local runs and tests exercise the real
+handler with real stream records.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+import boto3
+
+from donations.local.emulator import LOCAL_REGION, STREAMS_CONFIG
+from donations.local.lambda_context import LocalLambdaContext
+from donations.observability import logger
+
+Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+
+
+def lambda_record(record: dict[str, Any], stream_arn: str) -> dict[str, Any]:
+    """Turn a GetRecords record into the record shape of a Lambda stream event."""
+    change = dict(record["dynamodb"])
+    created = change.get("ApproximateCreationDateTime")
+    if isinstance(created, datetime):
+        change["ApproximateCreationDateTime"] = int(created.timestamp())
+    return {
+        "eventID": record["eventID"],
+        "eventName": record["eventName"],
+        "eventVersion": record.get("eventVersion", "1.1"),
+        "eventSource": "aws:dynamodb",
+        "awsRegion": record.get("awsRegion", LOCAL_REGION),
+        "dynamodb": change,
+        "eventSourceARN": stream_arn,
+    }
+
+
+class StreamPump:
+    """Reads every shard of one stream and delivers batches with Lambda's retry semantics."""
+
+    def __init__(
+        self,
+        stream_arn: str,
+        handler: Handler,
+        *,
+        batch_size: int = 100,
+        max_retries: int = 3,
+        retry_delay: float = 0.2,
+    ) -> None:
+        self._client: Any = boto3.client("dynamodbstreams", config=STREAMS_CONFIG)
+        self._stream_arn = stream_arn
+        self._handler = handler
+        self._batch_size = batch_size
+        self._max_retries = max_retries
+        self._retry_delay = retry_delay
+        self._iterators: dict[str, str | None] = {}
+        self.delivered_batches: list[list[dict[str, Any]]] = []
+        self.dead_letters: list[dict[str, Any]] = []
+
+    def poll(self) -> list[dict[str, Any]]:
+        """Every record written since the last poll, as Lambda event records."""
+        shards = self._client.describe_stream(StreamArn=self._stream_arn)["StreamDescription"][
+            "Shards"
+        ]
+        records: list[dict[str, Any]] = []
+        for shard in shards:
+            shard_id = shard["ShardId"]
+            if shard_id not in self._iterators:
+                self._iterators[shard_id] = self._client.get_shard_iterator(
+                    StreamArn=self._stream_arn,
+                    ShardId=shard_id,
+                    ShardIteratorType="TRIM_HORIZON",
+                )["ShardIterator"]
+            iterator = self._iterators[shard_id]
+            if iterator is None:
+                continue
+            response = self._client.get_records(ShardIterator=iterator, Limit=1000)
+            self._iterators[shard_id] = response.get("NextShardIterator")
+            records += [lambda_record(r, self._stream_arn) for r in response["Records"]]
+        return records
+
+    def deliver(self, records: list[dict[str, Any]]) -> None:
+        """Deliver records in batches; retry failures from the first failed record on."""
+        for start in range(0, len(records), self._batch_size):
+            batch = records[start : start + self._batch_size]
+            for attempt in range(self._max_retries + 1):
+                failed_from = self._invoke(batch)
+                if failed_from is None:
+                    break
+                batch = batch[failed_from:]
+                if attempt == self._max_retries:
+                    self.dead_letters += batch
+                    logger.error("stream records sent to the dead-letter queue", extra={"records": len(batch)})
+                else:
+                    time.sleep(self._retry_delay * (attempt + 1))
+
+    def drain(self) -> int:
+        """Poll once and deliver what was found; returns the number of records."""
+        records = self.poll()
+        if records:
+            self.deliver(records)
+        return len(records)
+
+    def run(self, stop: threading.Event, interval: float = 0.2) -> None:
+        while not stop.is_set():
+            try:
+                self.drain()
+            except Exception:
+                logger.exception("stream pump failed; retrying")
+            stop.wait(interval)
+
+    def _invoke(self, batch: list[dict[str, Any]]) -> int | None:
+        """Run the handler; the index of the first failed record, or None if all succeeded."""
+        self.delivered_batches.append(batch)
+        try:
+            response = self._handler({"Records": batch}, LocalLambdaContext())
+        except Exception:
+            # Lambda treats a raised error as the whole batch failing.
+            logger.warning("thank-you handler failed the whole batch", extra={"records": len(batch)})
+            return 0
+        failed = {item["itemIdentifier"] for item in response.get("batchItemFailures", [])}
+        for index, record in enumerate(batch):
+            if record["dynamodb"].get("SequenceNumber") in failed:
+                return index
+        return None
