@@ -1,0 +1,311 @@
+"""Build the Lambda asset on this machine, without Docker.
+
+The asset is the runtime code (``handler.py``, ``donations/``, ``schema/``, ``resolvers/``) plus
+the runtime dependencies pinned in ``uv.lock``, installed as manylinux wheels for the Lambda
+architecture. ``uv pip install --python-platform`` resolves wheels for a platform other than the
+host's, so an x86_64 laptop builds a correct arm64 asset, and ``--only-binary :all:`` guarantees
+nothing is compiled for the wrong machine.
+
+Bundles are cached by a fingerprint of exactly what goes into them (sources, ``uv.lock``, target
+platform and the bundler's own recipe), so repeated synths (tests, ``cdk diff``) reuse the build
+and the asset hash, and therefore the Lambda versions, only change when the code does.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import zipfile
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jsii
+from aws_cdk import AssetHashType, BundlingOptions, DockerImage, ILocalBundling
+from aws_cdk import aws_lambda as lambda_
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+# What the functions import. donations/local is the laptop dev server (uvicorn, moto): it is
+# never imported by handler.py and would drag test-only code into production.
+RUNTIME_SOURCES: tuple[str, ...] = ("handler.py", "donations", "schema", "resolvers")
+EXCLUDED_SOURCES: tuple[str, ...] = ("donations/local",)
+
+# boto3/botocore/s3transfer (and urllib3, which only botocore needs) are left out: every Python
+# Lambda runtime ships them, and botocore alone is ~25 MB unzipped, which would blow the 3 MB
+# budget set for cold starts. The APIs we call (TransactWriteItems, streams, sns:Publish) are
+# years older than the SDK in the runtime. `-c bundleBoto3=true` pins the lock's copy instead.
+RUNTIME_PROVIDED_PACKAGES: tuple[str, ...] = ("boto3", "botocore")
+
+# Bump when the recipe below changes, so cached bundles built the old way are not reused.
+RECIPE_VERSION = "3"
+
+_JUNK_DIRS = frozenset({"__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache", "bin"})
+_JUNK_SUFFIXES = (".pyc", ".pyo")
+_CACHE_ENTRIES_KEPT = 4
+
+
+@dataclass(frozen=True)
+class AssetSize:
+    files: int
+    unzipped_bytes: int
+    zipped_bytes: int
+
+    def describe(self) -> str:
+        return (
+            f"{self.zipped_bytes / 1_000_000:.2f} MB zipped, "
+            f"{self.unzipped_bytes / 1_000_000:.2f} MB unzipped, {self.files} files"
+        )
+
+
+def measure_asset(directory: Path) -> AssetSize:
+    """Size the directory the way Lambda sees it: deflated, as CDK uploads it."""
+    files = sorted(path for path in directory.rglob("*") if path.is_file())
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as zf:
+        for path in files:
+            zf.write(path, path.relative_to(directory).as_posix())
+    return AssetSize(
+        files=len(files),
+        unzipped_bytes=sum(path.stat().st_size for path in files),
+        zipped_bytes=buffer.getbuffer().nbytes,
+    )
+
+
+def python_version_of(runtime: lambda_.Runtime) -> str:
+    # "python3.14" -> "3.14": the wheels' ABI must match the runtime, so derive, don't repeat.
+    name = runtime.name
+    if not name.startswith("python"):
+        raise ValueError(f"not a Python runtime: {name}")
+    return name.removeprefix("python")
+
+
+def platform_of(architecture: lambda_.Architecture) -> str:
+    # manylinux2014 (glibc 2.17) wheels load on every Amazon Linux 2023 based runtime.
+    if architecture.name == lambda_.Architecture.ARM_64.name:
+        return "aarch64-manylinux2014"
+    return "x86_64-manylinux2014"
+
+
+def _is_excluded(relative: Path) -> bool:
+    text = relative.as_posix()
+    if any(text == excluded or text.startswith(f"{excluded}/") for excluded in EXCLUDED_SOURCES):
+        return True
+    return any(part in _JUNK_DIRS for part in relative.parts) or text.endswith(_JUNK_SUFFIXES)
+
+
+def _source_files(root: Path, sources: Sequence[str]) -> Iterator[Path]:
+    for source in sources:
+        path = root / source
+        if not path.exists():
+            raise FileNotFoundError(f"Lambda source {source!r} is missing from {root}")
+        candidates = [path] if path.is_file() else sorted(path.rglob("*"))
+        for candidate in candidates:
+            if candidate.is_file() and not _is_excluded(candidate.relative_to(root)):
+                yield candidate
+
+
+@dataclass(frozen=True)
+class BundleRecipe:
+    project_root: Path
+    python_version: str
+    platform: str
+    bundle_boto3: bool
+    sources: tuple[str, ...] = RUNTIME_SOURCES
+
+    def fingerprint(self) -> str:
+        digest = hashlib.sha256()
+        for part in (RECIPE_VERSION, self.python_version, self.platform, str(self.bundle_boto3)):
+            digest.update(part.encode() + b"\0")
+        digest.update((self.project_root / "uv.lock").read_bytes())
+        for path in _source_files(self.project_root, self.sources):
+            digest.update(path.relative_to(self.project_root).as_posix().encode() + b"\0")
+            digest.update(path.read_bytes() + b"\0")
+        return digest.hexdigest()
+
+    def export_command(self, uv: str, output: Path) -> list[str]:
+        # --no-default-groups drops dev/infra groups: no CDK, pytest or moto in the zip.
+        command = [
+            uv,
+            "export",
+            "--frozen",
+            "--no-dev",
+            "--no-default-groups",
+            "--no-hashes",
+            "--no-emit-project",
+            "--quiet",
+            "--output-file",
+            str(output),
+        ]
+        if not self.bundle_boto3:
+            # --prune also drops what only the SDK needed (s3transfer, urllib3).
+            for package in RUNTIME_PROVIDED_PACKAGES:
+                command += ["--prune", package]
+        return command
+
+    def install_command(self, uv: str, requirements: Path, target: Path) -> list[str]:
+        # --no-deps: the export is already the complete, locked closure.
+        return [
+            uv,
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--only-binary",
+            ":all:",
+            "--python-platform",
+            self.platform,
+            "--python-version",
+            self.python_version,
+            "--target",
+            str(target),
+            "--requirement",
+            str(requirements),
+        ]
+
+
+def _find_uv() -> str | None:
+    # `uv run` exports UV with its own path, so the same uv that synced the venv is used.
+    candidate = os.environ.get("UV") or shutil.which("uv")
+    return candidate if candidate and Path(candidate).exists() else None
+
+
+def _strip(directory: Path) -> None:
+    for path in sorted(directory.rglob("*"), reverse=True):
+        if path.is_dir() and (path.name in _JUNK_DIRS or path.name.endswith("-stubs")):
+            shutil.rmtree(path)
+        elif path.is_file() and (
+            path.name.endswith(_JUNK_SUFFIXES)
+            # RECORD lists every installed file for uninstallers; nothing reads it at runtime.
+            or (path.name == "RECORD" and path.parent.name.endswith(".dist-info"))
+        ):
+            path.unlink()
+
+
+def build_bundle(recipe: BundleRecipe, uv: str, target: Path) -> None:
+    """Install the locked runtime wheels and copy the service code into ``target``."""
+    target.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="donations-req-") as scratch:
+        requirements = Path(scratch) / "requirements.txt"
+        for command in (
+            recipe.export_command(uv, requirements),
+            recipe.install_command(uv, requirements, target),
+        ):
+            subprocess.run(command, cwd=recipe.project_root, env=_uv_env(), check=True)  # noqa: S603
+    for source in _source_files(recipe.project_root, recipe.sources):
+        destination = target / source.relative_to(recipe.project_root)
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(source, destination)
+    _strip(target)
+
+
+def _uv_env() -> dict[str, str]:
+    env = dict(os.environ)
+    # Installing with --target must not touch, or be redirected into, the project's venv.
+    for name in ("VIRTUAL_ENV", "UV_PROJECT_ENVIRONMENT", "PYTHONPATH"):
+        env.pop(name, None)
+    return env
+
+
+def _prune_cache(cache_dir: Path, keep: str) -> None:
+    entries = sorted(
+        (path for path in cache_dir.iterdir() if path.is_dir() and path.name != keep),
+        key=lambda path: path.stat().st_mtime,
+        reverse=True,
+    )
+    for stale in entries[_CACHE_ENTRIES_KEPT - 1 :]:
+        shutil.rmtree(stale, ignore_errors=True)
+
+
+@jsii.implements(ILocalBundling)
+class UvLocalBundling:
+    """CDK's local bundling hook: build (or reuse) the bundle, then hand it to CDK."""
+
+    def __init__(self, recipe: BundleRecipe, fingerprint: str, cache_dir: Path) -> None:
+        self._recipe = recipe
+        self._fingerprint = fingerprint
+        self._cache_dir = cache_dir
+
+    def try_bundle(self, output_dir: str, *, image: DockerImage, **_options: Any) -> bool:
+        uv = _find_uv()
+        if uv is None:
+            sys.stderr.write("uv not found: falling back to Docker bundling\n")
+            return False
+        cached = self._cache_dir / self._fingerprint
+        if not cached.is_dir():
+            self._cache_dir.mkdir(parents=True, exist_ok=True)
+            building = Path(tempfile.mkdtemp(prefix=".building-", dir=self._cache_dir))
+            try:
+                build_bundle(self._recipe, uv, building)
+                # Atomic rename: a parallel synth sees either no cache entry or a whole one.
+                building.rename(cached)
+            except OSError:
+                if not cached.is_dir():
+                    raise
+            finally:
+                shutil.rmtree(building, ignore_errors=True)
+            _prune_cache(self._cache_dir, keep=self._fingerprint)
+        shutil.copytree(cached, output_dir, dirs_exist_ok=True)
+        sys.stderr.write(
+            f"Lambda asset {self._fingerprint[:12]}: {measure_asset(cached).describe()}\n"
+        )
+        return True
+
+
+def _docker_command(recipe: BundleRecipe) -> list[str]:
+    # Fallback for machines without uv: the same recipe inside the SAM build image.
+    prune = (
+        "" if recipe.bundle_boto3 else " ".join(f"--prune {p}" for p in RUNTIME_PROVIDED_PACKAGES)
+    )
+    sources = " ".join(recipe.sources)
+    script = (
+        "set -euo pipefail; pip install --quiet uv; "
+        f"uv export --frozen --no-dev --no-default-groups --no-hashes --no-emit-project {prune}"
+        " --output-file /tmp/requirements.txt; "
+        "uv pip install --quiet --no-deps --only-binary :all: --target /asset-output"
+        " --requirement /tmp/requirements.txt; "
+        f"cp -r {sources} /asset-output/; "
+        + " ".join(f"rm -rf /asset-output/{excluded};" for excluded in EXCLUDED_SOURCES)
+        + " find /asset-output -name __pycache__ -prune -exec rm -rf {} +"
+    )
+    return ["bash", "-c", script]
+
+
+def lambda_code(
+    runtime: lambda_.Runtime,
+    architecture: lambda_.Architecture,
+    *,
+    bundle_boto3: bool = False,
+    project_root: Path = PROJECT_ROOT,
+    cache_dir: Path | None = None,
+) -> lambda_.Code:
+    """The one asset both functions run: service code plus locked runtime dependencies."""
+    recipe = BundleRecipe(
+        project_root=project_root,
+        python_version=python_version_of(runtime),
+        platform=platform_of(architecture),
+        bundle_boto3=bundle_boto3,
+    )
+    fingerprint = recipe.fingerprint()
+    bundling = BundlingOptions(
+        image=runtime.bundling_image,
+        platform=architecture.docker_platform,
+        command=_docker_command(recipe),
+        local=UvLocalBundling(
+            recipe, fingerprint, cache_dir or project_root / "cdk.out" / ".bundle-cache"
+        ),
+    )
+    # CUSTOM hash: CDK would otherwise fingerprint the whole project root (.venv,
+    # node_modules) on every synth; this hash covers exactly what goes into the zip.
+    return lambda_.Code.from_asset(
+        str(project_root),
+        asset_hash_type=AssetHashType.CUSTOM,
+        asset_hash=fingerprint,
+        bundling=bundling,
+    )

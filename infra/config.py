@@ -1,0 +1,147 @@
+"""Stage settings read once from CDK context (``cdk.json`` defaults, ``-c key=value`` overrides).
+
+Everything that differs between a throwaway dev stack and production lives here, so the
+constructs take plain typed values and never read context themselves.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from aws_cdk import RemovalPolicy
+from constructs import Node
+
+from donations import constants
+
+
+class Stage(StrEnum):
+    DEV = "dev"
+    PROD = "prod"
+
+
+class Authorization(StrEnum):
+    # The brief asks for an open API; IAM suits service-to-service callers (SigV4) and JWT
+    # suits a front end signed in through Cognito or any OIDC provider.
+    NONE = "none"
+    IAM = "iam"
+    JWT = "jwt"
+
+
+@dataclass(frozen=True)
+class StageConfig:
+    stage: Stage
+    graphiql: bool
+    introspection: bool
+    removal_policy: RemovalPolicy
+    deletion_protection: bool
+    throttle_rate: float
+    throttle_burst: int
+    cors_origins: tuple[str, ...]
+    authorization: Authorization
+    jwt_issuer: str | None
+    jwt_audience: tuple[str, ...]
+    thank_you_threshold: int
+    api_reserved_concurrency: int | None
+    thank_you_reserved_concurrency: int | None
+    api_snap_start: bool
+    alarm_email: str | None
+
+    @property
+    def is_production(self) -> bool:
+        return self.stage is Stage.PROD
+
+
+# Throttles: dev is a shared sandbox, so a low ceiling caps the bill if a URL leaks; prod
+# starts at a fraction of the 10,000 rps account limit so one API can't starve others.
+_DEFAULTS: dict[Stage, dict[str, Any]] = {
+    Stage.DEV: {
+        "graphiql": True,
+        "introspection": True,
+        "removal_policy": RemovalPolicy.DESTROY,
+        "deletion_protection": False,
+        "throttle_rate": 50,
+        "throttle_burst": 100,
+        "cors_origins": ("*",),
+        "api_snap_start": False,
+    },
+    Stage.PROD: {
+        "graphiql": False,
+        "introspection": False,
+        "removal_policy": RemovalPolicy.RETAIN,
+        "deletion_protection": True,
+        "throttle_rate": 1000,
+        "throttle_burst": 2000,
+        "cors_origins": (),
+        "api_snap_start": False,
+    },
+}
+
+
+def _parse_bool(value: object) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in {"true", "1", "yes", "on"}:
+        return True
+    if text in {"false", "0", "no", "off"}:
+        return False
+    raise ValueError(f"expected a boolean, got {value!r}")
+
+
+def _parse_list(value: object) -> tuple[str, ...]:
+    # `-c corsOrigins=https://a.example,https://b.example` arrives as a string, cdk.json as a list.
+    if isinstance(value, list | tuple):
+        return tuple(str(item) for item in value)
+    text = str(value).strip()
+    if text.startswith("["):
+        return tuple(str(item) for item in json.loads(text))
+    return tuple(item.strip() for item in text.split(",") if item.strip())
+
+
+def _parse_optional_int(value: object) -> int | None:
+    if value is None or str(value).strip().lower() in {"", "none", "null"}:
+        return None
+    number = int(str(value))
+    if number < 0:
+        raise ValueError(f"expected a non-negative integer, got {value!r}")
+    return number
+
+
+def load_stage_config(node: Node) -> StageConfig:
+    """Build the settings for ``-c stage=dev|prod``, then apply any explicit overrides."""
+
+    def context(key: str, default: object = None) -> object:
+        value = node.try_get_context(key)
+        return default if value is None else value
+
+    stage = Stage(str(context("stage", Stage.DEV.value)))
+    defaults = _DEFAULTS[stage]
+    threshold = int(str(context("thankYouThreshold", constants.DEFAULT_THANK_YOU_THRESHOLD)))
+    if threshold < 1:
+        raise ValueError("thankYouThreshold must be at least 1")
+    authorization = Authorization(str(context("authorization", Authorization.NONE.value)))
+    jwt_issuer = context("jwtIssuer")
+    if authorization is Authorization.JWT and not jwt_issuer:
+        raise ValueError("authorization=jwt needs -c jwtIssuer=https://... and -c jwtAudience=...")
+    alarm_email = context("alarmEmail")
+    return StageConfig(
+        stage=stage,
+        graphiql=_parse_bool(context("graphiql", defaults["graphiql"])),
+        introspection=_parse_bool(context("introspection", defaults["introspection"])),
+        removal_policy=defaults["removal_policy"],
+        deletion_protection=defaults["deletion_protection"],
+        throttle_rate=float(str(context("throttleRate", defaults["throttle_rate"]))),
+        throttle_burst=int(str(context("throttleBurst", defaults["throttle_burst"]))),
+        cors_origins=_parse_list(context("corsOrigins", defaults["cors_origins"])),
+        authorization=authorization,
+        jwt_issuer=str(jwt_issuer) if jwt_issuer else None,
+        jwt_audience=_parse_list(context("jwtAudience", ())),
+        thank_you_threshold=threshold,
+        api_reserved_concurrency=_parse_optional_int(context("apiReservedConcurrency")),
+        thank_you_reserved_concurrency=_parse_optional_int(context("thankYouReservedConcurrency")),
+        api_snap_start=_parse_bool(context("apiSnapStart", defaults["api_snap_start"])),
+        alarm_email=str(alarm_email) if alarm_email else None,
+    )

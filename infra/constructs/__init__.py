@@ -1,0 +1,1 @@
+"""One construct per capability: data, api, thanks, monitoring (plus the shared function)."""

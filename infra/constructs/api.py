@@ -1,0 +1,193 @@
+from __future__ import annotations
+
+import json
+
+import jsii
+from aws_cdk import Acknowledgment, Duration, Validations
+from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_apigatewayv2 as apigwv2
+from aws_cdk import aws_apigatewayv2_authorizers as authorizers
+from aws_cdk import aws_apigatewayv2_integrations as integrations
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from donations import constants
+from infra.config import Authorization, StageConfig
+from infra.constructs.data import DonationsData
+from infra.constructs.function import LOG_RETENTION, FunctionSpec, ServiceFunction
+
+# A healthy request is one DynamoDB transaction (~10 ms) plus, on a cold start, ~1.5 s of
+# imports. 10 s leaves room for SDK retries with backoff and still fails well before API
+# Gateway's 30 s hard limit, so a stuck call ends as a Lambda timeout we can see and alarm
+# on, not as an opaque gateway 503.
+API_TIMEOUT = Duration.seconds(10)
+INTEGRATION_TIMEOUT = Duration.seconds(12)
+
+# One JSON object per request: what an on-call engineer filters on in Logs Insights. No
+# query string, body or user agent: those may carry donor data.
+ACCESS_LOG_FIELDS: dict[str, str] = {
+    "requestId": "$context.requestId",
+    "ip": "$context.identity.sourceIp",
+    "requestTime": "$context.requestTime",
+    "httpMethod": "$context.httpMethod",
+    "routeKey": "$context.routeKey",
+    "path": "$context.path",
+    "status": "$context.status",
+    "protocol": "$context.protocol",
+    "responseLength": "$context.responseLength",
+    "responseLatency": "$context.responseLatency",
+    "integrationLatency": "$context.integrationLatency",
+    "integrationStatus": "$context.integrationStatus",
+    "integrationError": "$context.integrationErrorMessage",
+    "errorMessage": "$context.error.message",
+    "authorizerError": "$context.authorizer.error",
+}
+
+CORS_ALLOWED_HEADERS = ("content-type", "authorization", "x-request-id")
+
+
+class GraphqlApi(Construct):
+    """HTTP API → API function (alias) for POST /graphql and GET /graphql (GraphiQL) only."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: StageConfig,
+        data: DonationsData,
+        code: lambda_.Code,
+        common_environment: dict[str, str],
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.function = ServiceFunction(
+            self,
+            "ApiFunction",
+            spec=FunctionSpec(
+                handler=constants.API_HANDLER,
+                description="GraphQL API for recording and reading donations",
+                # Cold starts are CPU bound (importing strawberry and boto3 takes ~1.2 s of
+                # CPU) and Lambda's CPU share grows with memory: 1024 MB halves them against
+                # 512 MB for about the same cost per warm request, which is I/O bound.
+                memory_mb=1024,
+                timeout=API_TIMEOUT,
+                reserved_concurrency=config.api_reserved_concurrency,
+                snap_start=config.api_snap_start,
+                environment={
+                    constants.ENV_TABLE_NAME: data.table.table_name,
+                    constants.ENV_GRAPHIQL: str(config.graphiql).lower(),
+                    constants.ENV_INTROSPECTION: str(config.introspection).lower(),
+                },
+            ),
+            code=code,
+            removal_policy=config.removal_policy,
+            common_environment=common_environment,
+        )
+        data.grant_api_access(self.function.function)
+        # The gateway invokes an alias, never $LATEST: SnapStart only applies to published
+        # versions, and an alias is where provisioned concurrency or canaries attach later.
+        self.alias = lambda_.Alias(
+            self,
+            "Live",
+            alias_name="live",
+            version=self.function.function.current_version,
+        )
+
+        self.access_logs = logs.LogGroup(
+            self,
+            "AccessLogs",
+            retention=LOG_RETENTION,
+            removal_policy=config.removal_policy,
+        )
+        cors = (
+            apigwv2.CorsPreflightOptions(
+                allow_origins=list(config.cors_origins),
+                allow_methods=[
+                    apigwv2.CorsHttpMethod.GET,
+                    apigwv2.CorsHttpMethod.POST,
+                    apigwv2.CorsHttpMethod.OPTIONS,
+                ],
+                allow_headers=list(CORS_ALLOWED_HEADERS),
+                expose_headers=["x-request-id"],
+                max_age=Duration.hours(1),
+            )
+            if config.cors_origins
+            else None
+        )
+        self.http_api = apigwv2.HttpApi(
+            self,
+            "HttpApi",
+            description="Donations GraphQL API",
+            cors_preflight=cors,
+            # The stage is declared below so its throttling and access logs are explicit.
+            create_default_stage=False,
+        )
+        self.stage = apigwv2.HttpStage(
+            self,
+            "DefaultStage",
+            http_api=self.http_api,
+            stage_name="$default",
+            auto_deploy=True,
+            throttle=apigwv2.ThrottleSettings(
+                rate_limit=config.throttle_rate, burst_limit=config.throttle_burst
+            ),
+            access_log_settings=JsonAccessLogs(self.access_logs),
+        )
+        integration = integrations.HttpLambdaIntegration(
+            "GraphqlIntegration", self.alias, timeout=INTEGRATION_TIMEOUT
+        )
+        # Only these two routes exist: the ASGI app answers on any path, so anything else
+        # must stop at the gateway (404) without invoking, or paying for, the function.
+        self.routes = self.http_api.add_routes(
+            path=constants.GRAPHQL_PATH,
+            methods=[apigwv2.HttpMethod.POST, apigwv2.HttpMethod.GET],
+            integration=integration,
+            authorizer=_authorizer(config),
+        )
+        if config.authorization is Authorization.NONE:
+            for route in self.routes:
+                Validations.of(route).acknowledge(
+                    Acknowledgment(
+                        id="AwsSolutions-APIG4",
+                        reason=(
+                            "The brief asks for an open API (anyone may donate). Abuse is "
+                            "bounded by stage throttling, reserved concurrency and GraphQL "
+                            "depth/token limits; -c authorization=iam|jwt switches it on."
+                        ),
+                    )
+                )
+
+    @property
+    def url(self) -> str:
+        return f"{self.http_api.api_endpoint}{constants.GRAPHQL_PATH}"
+
+
+@jsii.implements(apigwv2.IAccessLogSettings)
+class JsonAccessLogs:
+    # IAccessLogSettings is a jsii interface, not a struct: Python must implement it.
+    def __init__(self, log_group: logs.ILogGroup) -> None:
+        self._destination = apigwv2.LogGroupLogDestination(log_group)
+
+    @property
+    def destination(self) -> apigwv2.IAccessLogDestination:
+        return self._destination
+
+    @property
+    def format(self) -> apigw.AccessLogFormat:
+        return apigw.AccessLogFormat.custom(json.dumps(ACCESS_LOG_FIELDS))
+
+
+def _authorizer(config: StageConfig) -> apigwv2.IHttpRouteAuthorizer | None:
+    # Open by default, as the brief asks. IAM: callers sign requests with SigV4 (a backend
+    # service). JWT: a browser front end signed in with Cognito or any OIDC provider.
+    if config.authorization is Authorization.IAM:
+        return authorizers.HttpIamAuthorizer()
+    if config.authorization is Authorization.JWT:
+        assert config.jwt_issuer is not None, "load_stage_config requires jwtIssuer for jwt"
+        return authorizers.HttpJwtAuthorizer(
+            "JwtAuthorizer",
+            config.jwt_issuer,
+            jwt_audience=list(config.jwt_audience),
+        )
+    return None

@@ -1,0 +1,276 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aws_cdk import ArnFormat, Duration, Stack
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as cw_actions
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
+from constructs import Construct
+
+from infra.constructs.api import GraphqlApi
+from infra.constructs.data import DonationsData
+from infra.constructs.thanks import STREAM_MAX_RECORD_AGE, ThankYouPipeline
+
+ONE_MINUTE = Duration.minutes(1)
+FIVE_MINUTES = Duration.minutes(5)
+# Percent of requests answered 5xx over a minute, three minutes out of five: long enough to
+# ignore one unlucky cold start, short enough to page before most donors notice.
+API_5XX_PERCENT = 1
+# Below this many requests a minute, one failure is an anecdote, not a rate.
+API_5XX_MIN_REQUESTS = 20
+# A healthy consumer reads within seconds; at a sixth of the record age limit there is still
+# time to act before records start going to the DLQ.
+ITERATOR_AGE_MS = STREAM_MAX_RECORD_AGE.to_milliseconds() // 6
+
+
+@dataclass(frozen=True)
+class WatchedFunction:
+    label: str
+    function: lambda_.IFunction
+
+
+class Monitoring(Construct):
+    """Alarms to one topic, and a dashboard of what on-call looks at first."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        api: GraphqlApi,
+        data: DonationsData,
+        thanks: ThankYouPipeline,
+        alarm_email: str | None,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.alarm_topic = sns.Topic(
+            self,
+            "AlarmTopic",
+            display_name="Donations service alarms",
+            master_key=thanks.key,
+            enforce_ssl=True,
+        )
+        thanks.grant_alarm_encryption()
+        # The topic policy that enforce_ssl creates replaces SNS's default one, so CloudWatch
+        # is allowed explicitly, and only for alarms in this account.
+        stack = Stack.of(self)
+        self.alarm_topic.add_to_resource_policy(
+            iam.PolicyStatement(
+                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+                actions=["sns:Publish"],
+                resources=[self.alarm_topic.topic_arn],
+                conditions={
+                    "StringEquals": {"aws:SourceAccount": stack.account},
+                    "ArnLike": {
+                        "aws:SourceArn": stack.format_arn(
+                            service="cloudwatch",
+                            resource="alarm",
+                            resource_name="*",
+                            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+                        )
+                    },
+                },
+            )
+        )
+        if alarm_email:
+            self.alarm_topic.add_subscription(subscriptions.EmailSubscription(alarm_email))
+        self.alarms: list[cloudwatch.Alarm] = []
+
+        functions = (
+            WatchedFunction("API", api.function.function),
+            WatchedFunction("Thank-you", thanks.function.function),
+        )
+        requests = api.http_api.metric_count(period=ONE_MINUTE, statistic="Sum")
+        server_errors = api.http_api.metric_server_error(period=ONE_MINUTE, statistic="Sum")
+        client_errors = api.http_api.metric_client_error(period=ONE_MINUTE, statistic="Sum")
+        error_rate = cloudwatch.MathExpression(
+            expression=(
+                f"IF(requests >= {API_5XX_MIN_REQUESTS}, 100 * serverErrors / requests, 0)"
+            ),
+            using_metrics={"requests": requests, "serverErrors": server_errors},
+            label="API 5xx rate (%)",
+            period=ONE_MINUTE,
+        )
+        self._alarm(
+            "Api5xxRate",
+            error_rate,
+            threshold=API_5XX_PERCENT,
+            evaluation_periods=5,
+            datapoints_to_alarm=3,
+            description=f"More than {API_5XX_PERCENT}% of GraphQL requests failed with a 5xx",
+        )
+        for watched in functions:
+            key = watched.label.replace("-", "")
+            self._alarm(
+                f"{key}FunctionErrors",
+                watched.function.metric_errors(period=FIVE_MINUTES, statistic="Sum"),
+                threshold=1,
+                description=f"{watched.label} function raised unhandled errors",
+            )
+            self._alarm(
+                f"{key}FunctionThrottles",
+                watched.function.metric_throttles(period=FIVE_MINUTES, statistic="Sum"),
+                threshold=1,
+                description=f"{watched.label} function was throttled (concurrency exhausted)",
+            )
+        thank_you = thanks.function.function
+        iterator_age = thank_you.metric("IteratorAge", period=ONE_MINUTE, statistic="Maximum")
+        self._alarm(
+            "StreamIteratorAge",
+            iterator_age,
+            threshold=ITERATOR_AGE_MS,
+            evaluation_periods=5,
+            datapoints_to_alarm=3,
+            description="The thank-you consumer is falling behind the table stream",
+        )
+        dlq_depth = thanks.dead_letter_queue.metric_approximate_number_of_messages_visible(
+            period=ONE_MINUTE, statistic="Maximum"
+        )
+        self._alarm(
+            "DeadLetterQueueNotEmpty",
+            dlq_depth,
+            threshold=1,
+            description="Thank-you batches gave up after retries: run `make redrive`",
+        )
+        failed_notifications = thanks.topic.metric_number_of_notifications_failed(
+            period=FIVE_MINUTES, statistic="Sum"
+        )
+        self._alarm(
+            "ThankYouNotificationsFailed",
+            failed_notifications,
+            threshold=1,
+            description="SNS could not deliver thank-you messages to a subscriber",
+        )
+
+        self.dashboard = cloudwatch.Dashboard(
+            self,
+            "Dashboard",
+            default_interval=Duration.hours(3),
+        )
+        self.dashboard.add_widgets(
+            cloudwatch.AlarmStatusWidget(
+                title="Alarms", alarms=list(self.alarms), width=24, height=3
+            ),
+        )
+        self.dashboard.add_widgets(
+            cloudwatch.GraphWidget(
+                title="API requests and errors",
+                left=[requests, client_errors, server_errors],
+                right=[error_rate],
+                width=8,
+            ),
+            cloudwatch.GraphWidget(
+                title="API latency (ms)",
+                left=[
+                    api.http_api.metric_latency(period=ONE_MINUTE, statistic=stat)
+                    for stat in ("p50", "p90", "p99")
+                ],
+                right=[api.http_api.metric_integration_latency(period=ONE_MINUTE, statistic="p99")],
+                width=8,
+            ),
+            cloudwatch.GraphWidget(
+                title="DynamoDB throttles and conflicts",
+                left=[
+                    data.table.metric(name, period=ONE_MINUTE, statistic="Sum")
+                    for name in ("WriteThrottleEvents", "ReadThrottleEvents", "SystemErrors")
+                ],
+                right=[
+                    data.table.metric("ConsumedWriteCapacityUnits", period=ONE_MINUTE),
+                ],
+                width=8,
+            ),
+        )
+        self.dashboard.add_widgets(
+            *(
+                cloudwatch.GraphWidget(
+                    title=f"{watched.label} function",
+                    left=[
+                        watched.function.metric_invocations(period=ONE_MINUTE),
+                        watched.function.metric_errors(period=ONE_MINUTE),
+                        watched.function.metric_throttles(period=ONE_MINUTE),
+                    ],
+                    right=[
+                        watched.function.metric_duration(period=ONE_MINUTE, statistic="p99"),
+                    ],
+                    width=8,
+                )
+                for watched in functions
+            ),
+            cloudwatch.GraphWidget(
+                title="Concurrent executions",
+                left=[
+                    watched.function.metric(
+                        "ConcurrentExecutions", period=ONE_MINUTE, statistic="Maximum"
+                    )
+                    for watched in functions
+                ],
+                width=8,
+            ),
+        )
+        mapping_id = thanks.event_source.event_source_mapping_id
+        self.dashboard.add_widgets(
+            cloudwatch.GraphWidget(
+                title="Stream: events polled, filtered out, invoked, failed, dropped",
+                left=[
+                    cloudwatch.Metric(
+                        namespace="AWS/Lambda",
+                        metric_name=name,
+                        dimensions_map={"EventSourceMappingUUID": mapping_id},
+                        period=FIVE_MINUTES,
+                        statistic="Sum",
+                    )
+                    for name in (
+                        "PolledEventCount",
+                        "FilteredOutEventCount",
+                        "InvokedEventCount",
+                        "FailedInvokeEventCount",
+                        "DroppedEventCount",
+                    )
+                ],
+                right=[iterator_age],
+                width=8,
+            ),
+            cloudwatch.GraphWidget(
+                title="Thank-you messages",
+                left=[
+                    thanks.topic.metric_number_of_messages_published(period=FIVE_MINUTES),
+                    thanks.topic.metric_number_of_notifications_delivered(period=FIVE_MINUTES),
+                    failed_notifications,
+                ],
+                width=8,
+            ),
+            cloudwatch.SingleValueWidget(
+                title="Dead-letter queue depth", metrics=[dlq_depth], width=8
+            ),
+        )
+
+    def _alarm(
+        self,
+        construct_id: str,
+        metric: cloudwatch.IMetric,
+        *,
+        threshold: float,
+        description: str,
+        evaluation_periods: int = 1,
+        datapoints_to_alarm: int | None = None,
+    ) -> None:
+        alarm = cloudwatch.Alarm(
+            self,
+            construct_id,
+            metric=metric,
+            threshold=threshold,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            evaluation_periods=evaluation_periods,
+            datapoints_to_alarm=datapoints_to_alarm,
+            # No data means no traffic (or no failures), which is not an incident.
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            alarm_description=description,
+        )
+        action = cw_actions.SnsAction(self.alarm_topic)
+        alarm.add_alarm_action(action)
+        alarm.add_ok_action(action)
+        self.alarms.append(alarm)

@@ -1,0 +1,100 @@
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import Acknowledgment, CfnOutput, Stack, Tags, Validations
+from aws_cdk import aws_secretsmanager as secretsmanager
+from constructs import Construct
+
+from donations import constants
+from infra.bundling import lambda_code
+from infra.config import StageConfig
+from infra.constructs.api import GraphqlApi
+from infra.constructs.data import DonationsData
+from infra.constructs.function import ARCHITECTURE, RUNTIME, powertools_environment
+from infra.constructs.monitoring import Monitoring
+from infra.constructs.thanks import ThankYouPipeline
+
+
+class DonationsStack(Stack):
+    """The whole service: data, API, thank-you pipeline and monitoring, for one stage."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: StageConfig,
+        bundle_boto3: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        Tags.of(self).add("service", constants.SERVICE_NAME)
+        Tags.of(self).add("stage", config.stage.value)
+
+        code = lambda_code(RUNTIME, ARCHITECTURE, bundle_boto3=bundle_boto3)
+        # Logs carry a keyed hash in place of each donor id, so one donor's lines can be
+        # joined across both functions without the id itself being readable in the logs.
+        self.log_hash_key = secretsmanager.Secret(
+            self,
+            "LogHashKey",
+            description="Keys the hash that stands for donor ids in the service's logs",
+            generate_secret_string=secretsmanager.SecretStringGenerator(
+                password_length=48, exclude_punctuation=True
+            ),
+            removal_policy=config.removal_policy,
+        )
+        Validations.of(self.log_hash_key).acknowledge(
+            Acknowledgment(
+                id="AwsSolutions-SMG4",
+                reason=(
+                    "The key guards no system: it only pseudonymises donor ids in logs. "
+                    "Rotating it would split one donor's history into unlinkable halves, so it "
+                    "is rotated by hand (docs/deploy.md) only if it ever leaks."
+                ),
+            )
+        )
+        common_environment = {
+            **powertools_environment(config.stage.value),
+            # Resolved by CloudFormation at deploy time: the value never enters the template
+            # or the repository, and Lambda encrypts environment variables at rest.
+            constants.ENV_LOG_HASH_KEY: self.log_hash_key.secret_value.unsafe_unwrap(),
+        }
+
+        self.data = DonationsData(
+            self,
+            "Data",
+            removal_policy=config.removal_policy,
+            deletion_protection=config.deletion_protection,
+        )
+        self.thanks = ThankYouPipeline(
+            self,
+            "Thanks",
+            data=self.data,
+            code=code,
+            threshold=config.thank_you_threshold,
+            reserved_concurrency=config.thank_you_reserved_concurrency,
+            removal_policy=config.removal_policy,
+            common_environment=common_environment,
+        )
+        self.api = GraphqlApi(
+            self,
+            "Api",
+            config=config,
+            data=self.data,
+            code=code,
+            common_environment=common_environment,
+        )
+        self.monitoring = Monitoring(
+            self,
+            "Monitoring",
+            api=self.api,
+            data=self.data,
+            thanks=self.thanks,
+            alarm_email=config.alarm_email,
+        )
+
+        CfnOutput(self, constants.OUTPUT_GRAPHQL_URL, value=self.api.url)
+        CfnOutput(self, constants.OUTPUT_TABLE_NAME, value=self.data.table.table_name)
+        CfnOutput(self, constants.OUTPUT_TOPIC_ARN, value=self.thanks.topic.topic_arn)
+        CfnOutput(self, constants.OUTPUT_DLQ_URL, value=self.thanks.dead_letter_queue.queue_url)
