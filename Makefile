@@ -52,7 +52,7 @@ format: .venv/.synced ## Apply formatting and safe lint fixes
 	@$(RUN) ruff check --fix .
 
 schema: .venv/.synced ## Re-export the GraphQL SDL to schema/schema.graphql
-	@$(RUN) strawberry export-schema schema:schema --output schema/schema.graphql
+	@$(RUN) python -m schema schema/schema.graphql
 	@echo "==> wrote schema/schema.graphql"
 
 bench: .venv/.synced ## Measure warm overhead, cold start, round trips and asset size

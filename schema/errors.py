@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from graphql import GraphQLError
+from strawberry.exceptions import StrawberryInputCoercionError
 from strawberry.extensions import SchemaExtension
 
 from donations.domain.errors import FieldError, InvalidInputError, StoreUnavailableError
@@ -34,8 +35,13 @@ SERVICE_UNAVAILABLE_MESSAGE = "The service is busy and nothing was changed; retr
 
 
 def _is_client_error(error: GraphQLError) -> bool:
+    original = error.original_error
     # No original error: the document failed to parse or validate, or variables were wrong.
-    return error.original_error is None or isinstance(error.original_error, ClientFacingError)
+    if original is None or isinstance(original, ClientFacingError):
+        return True
+    # A variable value a scalar refused (say, "ten pounds" for a Decimal) fails before
+    # execution, so it has no path.
+    return not error.path and isinstance(original, (StrawberryInputCoercionError, GraphQLError))
 
 
 def _is_unavailable(error: GraphQLError) -> bool:

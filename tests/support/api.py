@@ -1,0 +1,79 @@
+"""Calls the real Lambda API handler the way API Gateway does, and reads its answers."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from donations.local.lambda_context import LocalLambdaContext
+from tests.support.events import graphql_event
+
+RECORD_DONATION = """
+mutation Record($input: RecordDonationInput!) {
+  recordDonation(input: $input) {
+    __typename
+    ... on RecordDonationSuccess {
+      replayed
+      donation { id donorId amount currency donatedAt recordedAt }
+      donor { id donationCount totals { amount currency minorUnits } thankedAt }
+    }
+    ... on InvalidDonation { message errors { field code message } }
+    ... on IdempotencyKeyReused { message idempotencyKey }
+  }
+}
+"""
+
+RECORD_DONATION_LEAN = """
+mutation Record($input: RecordDonationInput!) {
+  recordDonation(input: $input) { __typename ... on RecordDonationSuccess { donation { id } } }
+}
+"""
+
+DONATION_COUNT = "query Count($id: ID!) { donationCount(donorId: $id) }"
+
+
+@dataclass
+class ApiResponse:
+    status: int
+    headers: dict[str, str]
+    body: str
+
+    @property
+    def json(self) -> dict[str, Any]:
+        parsed: dict[str, Any] = json.loads(self.body)
+        return parsed
+
+    @property
+    def data(self) -> dict[str, Any]:
+        data: dict[str, Any] = self.json["data"]
+        return data
+
+
+def invoke(event: dict[str, Any]) -> ApiResponse:
+    import handler
+
+    response = handler.api_handler(event, LocalLambdaContext())
+    return ApiResponse(response["statusCode"], response.get("headers", {}), response["body"])
+
+
+def graphql(
+    query: str, variables: dict[str, Any] | None = None, *, request_id: str | None = None
+) -> ApiResponse:
+    return invoke(graphql_event(query, variables, request_id=request_id))
+
+
+def record(donor_id: str, amount: str = "10.00", **fields: Any) -> dict[str, Any]:
+    """Record a donation through the handler; returns the recordDonation result."""
+    response = graphql(RECORD_DONATION, {"input": {"donorId": donor_id, "amount": amount, **fields}})
+    assert response.status == 200, response.body
+    assert "errors" not in response.json, response.body
+    result: dict[str, Any] = response.data["recordDonation"]
+    return result
+
+
+def count(donor_id: str) -> int:
+    response = graphql(DONATION_COUNT, {"id": donor_id})
+    assert response.status == 200, response.body
+    value: int = response.data["donationCount"]
+    return value

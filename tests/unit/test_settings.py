@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+import pytest
+
+from donations.constants import (
+    ENV_GRAPHIQL,
+    ENV_STAGE,
+    ENV_TABLE_NAME,
+    ENV_THANK_YOU_THRESHOLD,
+    ENV_TOPIC_ARN,
+)
+from donations.settings import Settings, SettingsError
+
+
+def test_defaults_for_development() -> None:
+    settings = Settings.from_env({ENV_TABLE_NAME: "donations"})
+
+    assert settings.thank_you_threshold == 2
+    assert settings.graphiql
+    assert settings.introspection
+    assert settings.topic_arn is None
+
+
+def test_production_turns_graphiql_and_introspection_off() -> None:
+    settings = Settings.from_env({ENV_TABLE_NAME: "t", ENV_STAGE: "prod", ENV_TOPIC_ARN: "arn"})
+
+    assert not settings.graphiql
+    assert not settings.introspection
+    assert settings.require_topic() == "arn"
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {},
+        {ENV_TABLE_NAME: "t", ENV_THANK_YOU_THRESHOLD: "0"},
+        {ENV_TABLE_NAME: "t", ENV_THANK_YOU_THRESHOLD: "two"},
+        {ENV_TABLE_NAME: "t", ENV_GRAPHIQL: "maybe"},
+    ],
+)
+def test_malformed_settings_stop_the_function_with_a_reason(env: dict[str, str]) -> None:
+    with pytest.raises(SettingsError):
+        Settings.from_env(env)
