@@ -7,7 +7,7 @@ Clients and services are built on the first invocation of each container, then r
 from __future__ import annotations
 
 import functools
-from typing import Any
+from typing import Any, cast
 
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.batch import (
@@ -43,7 +43,8 @@ def _api() -> Mangum:
 @metrics.log_metrics(capture_cold_start_metric=True)
 def api_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     metrics.add_metric(name="ApiRequests", unit="Count", value=1)
-    response: dict[str, Any] = _api()(event, context)
+    # Powertools and Mangum each declare their own LambdaContext protocol; same object.
+    response: dict[str, Any] = _api()(event, cast(Any, context))
     return response
 
 

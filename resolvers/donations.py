@@ -20,7 +20,7 @@ from schema.types import (
 )
 
 
-def record_donation(info: Info[Context, None], input: RecordDonationInput) -> RecordDonationResult:  # noqa: A002
+def record_donation(info: Info[Context, None], input: RecordDonationInput) -> RecordDonationResult:
     request = DonationRequest(
         donor_id=input.donor_id,
         amount=input.amount,
@@ -71,7 +71,7 @@ def donation_count(info: Info[Context, None], donor_id: strawberry.ID) -> int:
         raise bad_user_input(error) from None
 
 
-def donor(info: Info[Context, None], id: strawberry.ID) -> Donor | None:  # noqa: A002
+def donor(info: Info[Context, None], id: strawberry.ID) -> Donor | None:
     try:
         summary = info.context.donor_summary(id)
     except InvalidInputError as error:

@@ -27,7 +27,9 @@ class Money:
 
     @staticmethod
     def from_domain(money: model.Money) -> Money:
-        return Money(amount=money.as_decimal(), currency=money.currency, minor_units=money.minor_units)
+        return Money(
+            amount=money.as_decimal(), currency=money.currency, minor_units=money.minor_units
+        )
 
 
 @strawberry.type(description="One recorded donation.")
@@ -107,7 +109,9 @@ class Donor:
             raise bad_user_input(error) from None
         return DonationConnection(
             nodes=[Donation.from_domain(donation) for donation in page.donations],
-            page_info=PageInfo(has_next_page=page.next_cursor is not None, end_cursor=page.next_cursor),
+            page_info=PageInfo(
+                has_next_page=page.next_cursor is not None, end_cursor=page.next_cursor
+            ),
         )
 
 
@@ -117,7 +121,7 @@ class RecordDonationInput:
         description="Your opaque id for the donor: 1-64 letters, digits, '.', '_', ':' or '-'."
     )
     amount: Decimal = strawberry.field(
-        description="In major units, e.g. \"12.50\"; more than 0 and at most 1,000,000, "
+        description='In major units, e.g. "12.50"; more than 0 and at most 1,000,000, '
         "with no more decimals than the currency allows."
     )
     currency: str = strawberry.field(default="GBP", description="ISO 4217 code.")

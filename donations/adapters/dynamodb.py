@@ -243,7 +243,10 @@ class DynamoDBDonationStore(DonationStore):
                     Key=donor_key(donor_id),
                     UpdateExpression="SET #thanked = :at, thankYouMessageId = :mid",
                     ConditionExpression="attribute_exists(#pk) AND attribute_not_exists(#thanked)",
-                    ExpressionAttributeNames={"#pk": PARTITION_KEY, "#thanked": THANKED_AT_ATTRIBUTE},
+                    ExpressionAttributeNames={
+                        "#pk": PARTITION_KEY,
+                        "#thanked": THANKED_AT_ATTRIBUTE,
+                    },
                     ExpressionAttributeValues={
                         ":at": {"S": thanked_at.isoformat()},
                         ":mid": {"S": message_id},

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from donations.adapters.dynamodb import LAST_REQUEST_ATTRIBUTE
 from donations.constants import (
     DONATION_COUNT_ATTRIBUTE,
     DONOR_KEY_PREFIX,
@@ -12,7 +13,6 @@ from donations.constants import (
     PARTITION_KEY,
     SORT_KEY,
 )
-from donations.adapters.dynamodb import LAST_REQUEST_ATTRIBUTE
 from donations.domain.thanks import DonorChange
 
 

@@ -23,6 +23,7 @@ class ThankYouOutcome(enum.Enum):
 @dataclass(frozen=True, slots=True)
 class ThankYouResult:
     outcome: ThankYouOutcome
+    donor_id: str
     milestone: int
     message_id: str | None = None
 
@@ -57,7 +58,7 @@ class ThankYouService:
     def handle(self, change: DonorChange) -> ThankYouResult:
         """Thank the donor if this change is the one that crossed the threshold."""
         if not crossed_threshold(change, self._threshold):
-            return ThankYouResult(ThankYouOutcome.NOT_A_MILESTONE, self._threshold)
+            return ThankYouResult(ThankYouOutcome.NOT_A_MILESTONE, change.donor_id, self._threshold)
         return self._thank(change.donor_id)
 
     def redrive(self) -> Iterator[ThankYouResult]:
@@ -67,8 +68,8 @@ class ThankYouService:
 
     def _thank(self, donor_id: str) -> ThankYouResult:
         if self._store.donor(donor_id).thanked_at is not None:
-            return ThankYouResult(ThankYouOutcome.ALREADY_THANKED, self._threshold)
+            return ThankYouResult(ThankYouOutcome.ALREADY_THANKED, donor_id, self._threshold)
         message_id = self._sender.send(compose_thank_you(donor_id, self._threshold))
         marked = self._store.mark_thanked(donor_id, self._clock(), message_id)
         outcome = ThankYouOutcome.SENT if marked else ThankYouOutcome.SENT_DUPLICATE
-        return ThankYouResult(outcome, self._threshold, message_id)
+        return ThankYouResult(outcome, donor_id, self._threshold, message_id)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,6 +34,31 @@ class EmulatedResources:
     queue_url: str
 
 
+_moto_lock = threading.RLock()
+
+
+def serialise_emulator() -> None:
+    """Make moto answer one request at a time, as DynamoDB applies each request atomically.
+
+    moto's in-memory backends are not thread-safe: a stream read or a transaction running
+    beside another write can fail with "dictionary changed size during iteration". The
+    local server's threads and the concurrency tests need the emulator to behave like the
+    service, so every emulated call takes one lock. Idempotent.
+    """
+    from moto.core.botocore_stubber import BotocoreStubber
+
+    if getattr(BotocoreStubber.__call__, "serialised", False):
+        return
+    unlocked = BotocoreStubber.__call__
+
+    def locked(self: Any, *args: Any, **kwargs: Any) -> Any:
+        with _moto_lock:
+            return unlocked(self, *args, **kwargs)
+
+    locked.serialised = True  # type: ignore[attr-defined]
+    BotocoreStubber.__call__ = locked  # type: ignore[method-assign]
+
+
 def use_fake_credentials() -> None:
     """Point boto3 at a fake account so nothing can reach real AWS by accident."""
     os.environ["AWS_ACCESS_KEY_ID"] = "testing"
@@ -47,6 +73,7 @@ def create_resources(table_name: str = LOCAL_TABLE) -> EmulatedResources:
 
     Must run inside an active ``moto.mock_aws()``; sets the environment the app reads.
     """
+    serialise_emulator()
     dynamodb: Any = boto3.client("dynamodb")
     description = dynamodb.create_table(
         TableName=table_name,

@@ -95,7 +95,10 @@ class StreamPump:
                 batch = batch[failed_from:]
                 if attempt == self._max_retries:
                     self.dead_letters += batch
-                    logger.error("stream records sent to the dead-letter queue", extra={"records": len(batch)})
+                    logger.error(
+                        "stream records sent to the dead-letter queue",
+                        extra={"records": len(batch)},
+                    )
                 else:
                     time.sleep(self._retry_delay * (attempt + 1))
 
@@ -121,7 +124,9 @@ class StreamPump:
             response = self._handler({"Records": batch}, LocalLambdaContext())
         except Exception:
             # Lambda treats a raised error as the whole batch failing.
-            logger.warning("thank-you handler failed the whole batch", extra={"records": len(batch)})
+            logger.warning(
+                "thank-you handler failed the whole batch", extra={"records": len(batch)}
+            )
             return 0
         failed = {item["itemIdentifier"] for item in response.get("batchItemFailures", [])}
         for index, record in enumerate(batch):

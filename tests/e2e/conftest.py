@@ -37,7 +37,9 @@ class LocalServer:
                 lines.append(json.loads(raw))
         return lines
 
-    def wait_for_log(self, message: str, count: int = 1, timeout: float = 10.0) -> list[dict[str, Any]]:
+    def wait_for_log(
+        self, message: str, count: int = 1, timeout: float = 10.0
+    ) -> list[dict[str, Any]]:
         deadline = time.monotonic() + timeout
         while True:
             found = [line for line in self.log_lines() if line.get("message") == message]

@@ -101,9 +101,7 @@ def test_each_validation_rule_is_a_precise_client_error_and_writes_nothing(
     assert table_items() == []
 
 
-@pytest.mark.parametrize(
-    "amount", ["ten pounds", "", "1e", True, None, {"pence": 5}], ids=repr
-)
+@pytest.mark.parametrize("amount", ["ten pounds", "", "1e", True, None, {"pence": 5}], ids=repr)
 def test_amount_that_is_not_a_decimal_is_a_graphql_client_error(amount: object) -> None:
     response = graphql(
         "mutation($input: RecordDonationInput!) { recordDonation(input: $input) { __typename } }",
@@ -118,7 +116,7 @@ def test_amount_that_is_not_a_decimal_is_a_graphql_client_error(amount: object) 
 
 def test_json_number_amounts_are_read_as_written() -> None:
     result = graphql(
-        "mutation { recordDonation(input: {donorId: \"donor-1\", amount: 19.99}) {"
+        'mutation { recordDonation(input: {donorId: "donor-1", amount: 19.99}) {'
         " ... on RecordDonationSuccess { donation { amount } } } }"
     )
 
@@ -163,7 +161,7 @@ def test_bad_page_arguments_are_client_errors(variables: dict[str, Any], field: 
 
 
 def test_bad_donor_id_in_a_query_is_a_client_error() -> None:
-    response = graphql("{ donationCount(donorId: \"no spaces please\") }")
+    response = graphql('{ donationCount(donorId: "no spaces please") }')
 
     assert response.json["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
     assert response.json["errors"][0]["extensions"]["field"] == "donorId"
@@ -178,7 +176,7 @@ def test_get_serves_graphiql() -> None:
 
 
 def test_mutation_over_get_is_refused_and_writes_nothing() -> None:
-    query = "mutation{recordDonation(input:{donorId:\"donor-1\",amount:\"1\"}){__typename}}"
+    query = 'mutation{recordDonation(input:{donorId:"donor-1",amount:"1"}){__typename}}'
     event = http_api_event(
         "http_api_graphql_get",
         headers={"accept": "application/json"},

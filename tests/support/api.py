@@ -65,7 +65,9 @@ def graphql(
 
 def record(donor_id: str, amount: str = "10.00", **fields: Any) -> dict[str, Any]:
     """Record a donation through the handler; returns the recordDonation result."""
-    response = graphql(RECORD_DONATION, {"input": {"donorId": donor_id, "amount": amount, **fields}})
+    response = graphql(
+        RECORD_DONATION, {"input": {"donorId": donor_id, "amount": amount, **fields}}
+    )
     assert response.status == 200, response.body
     assert "errors" not in response.json, response.body
     result: dict[str, Any] = response.data["recordDonation"]

@@ -54,11 +54,15 @@ def test_same_key_with_different_payload_is_refused(ledger: DonationLedger) -> N
     ledger.record_donation(DonationRequest("donor-1", Decimal(5), idempotency_key="retry-key-1"))
 
     with pytest.raises(IdempotencyKeyReusedError):
-        ledger.record_donation(DonationRequest("donor-1", Decimal(6), idempotency_key="retry-key-1"))
+        ledger.record_donation(
+            DonationRequest("donor-1", Decimal(6), idempotency_key="retry-key-1")
+        )
     assert ledger.donation_count("donor-1") == 1
 
 
-def test_invalid_request_writes_nothing(ledger: DonationLedger, store: InMemoryDonationStore) -> None:
+def test_invalid_request_writes_nothing(
+    ledger: DonationLedger, store: InMemoryDonationStore
+) -> None:
     with pytest.raises(InvalidInputError):
         ledger.record_donation(DonationRequest("donor-1", Decimal(-1)))
 

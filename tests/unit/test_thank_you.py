@@ -99,7 +99,9 @@ def test_redrive_thanks_exactly_the_missed_donors_once(
     assert second_run == []
 
 
-def test_threshold_is_configurable(store: InMemoryDonationStore, sender: InMemoryThankYouSender) -> None:
+def test_threshold_is_configurable(
+    store: InMemoryDonationStore, sender: InMemoryThankYouSender
+) -> None:
     service = ThankYouService(store, sender, threshold=3)
 
     outcomes = [service.handle(change).outcome for change in donate(store, "donor-1", 3)]

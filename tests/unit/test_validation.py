@@ -57,7 +57,7 @@ def test_trailing_zeros_do_not_count_as_decimals() -> None:
         ({"currency": "XXX"}, ("currency", "UNKNOWN_CURRENCY")),
         ({"donated_at": NOW + timedelta(hours=1)}, ("donatedAt", "IN_THE_FUTURE")),
         ({"donated_at": datetime(1999, 12, 31, tzinfo=UTC)}, ("donatedAt", "TOO_EARLY")),
-        ({"donated_at": datetime(2026, 1, 1)}, ("donatedAt", "NO_TIME_ZONE")),  # noqa: DTZ001
+        ({"donated_at": datetime(2026, 1, 1)}, ("donatedAt", "NO_TIME_ZONE")),
         ({"idempotency_key": "short"}, ("idempotencyKey", "FORMAT")),
         ({"idempotency_key": "k" * 129}, ("idempotencyKey", "FORMAT")),
         ({"idempotency_key": "not allowed!"}, ("idempotencyKey", "FORMAT")),
@@ -86,7 +86,8 @@ def test_small_clock_skew_is_tolerated() -> None:
 def test_fingerprint_ignores_defaulted_time_but_not_the_amount() -> None:
     first = validate_donation(DonationRequest("donor-1", Decimal(5), idempotency_key="k" * 8), NOW)
     retry = validate_donation(
-        DonationRequest("donor-1", Decimal("5.00"), idempotency_key="k" * 8), NOW + timedelta(seconds=3)
+        DonationRequest("donor-1", Decimal("5.00"), idempotency_key="k" * 8),
+        NOW + timedelta(seconds=3),
     )
     other = validate_donation(DonationRequest("donor-1", Decimal(6), idempotency_key="k" * 8), NOW)
 

@@ -1,0 +1,108 @@
+"""The `make run` server over real HTTP on 127.0.0.1, with a real GraphQL client."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from gql import Client, gql
+from gql.transport.httpx import HTTPXTransport
+
+from tests.e2e.conftest import LocalServer
+
+RECORD = gql(
+    """
+    mutation Record($input: RecordDonationInput!) {
+      recordDonation(input: $input) {
+        __typename
+        ... on RecordDonationSuccess { replayed donation { id amount } donor { donationCount } }
+        ... on InvalidDonation { errors { field code } }
+      }
+    }
+    """
+)
+COUNT = gql("query Count($id: ID!) { donationCount(donorId: $id) }")
+
+
+@pytest.fixture
+def client(server: LocalServer) -> Iterator[Client]:
+    transport = HTTPXTransport(url=server.graphql_url, timeout=10)
+    with Client(transport=transport, fetch_schema_from_transport=True) as session:
+        yield session  # type: ignore[misc]
+
+
+def donate(client: Any, donor_id: str, **fields: Any) -> dict[str, Any]:
+    result: dict[str, Any] = client.execute(
+        RECORD, variable_values={"input": {"donorId": donor_id, "amount": "7.50", **fields}}
+    )
+    return result["recordDonation"]
+
+
+def thank_yous_for(server: LocalServer, donor_id: str) -> list[dict[str, Any]]:
+    from donations.observability import donor_ref
+
+    return [
+        line
+        for line in server.log_lines()
+        if line.get("message") == "thank-you sent" and line.get("donor_ref") == donor_ref(donor_id)
+    ]
+
+
+def test_two_donations_count_two_and_a_retry_counts_nothing(client: Any) -> None:
+    donor = f"http-{uuid.uuid4().hex[:12]}"
+
+    donate(client, donor, idempotencyKey=f"{donor}-a")
+    again = donate(client, donor, idempotencyKey=f"{donor}-a")
+    donate(client, donor)
+
+    assert again["replayed"] is True
+    assert client.execute(COUNT, variable_values={"id": donor}) == {"donationCount": 2}
+
+
+def test_bad_input_is_a_typed_client_error(client: Any) -> None:
+    result = donate(client, "http-bad", amount="0.001")
+
+    assert result == {
+        "__typename": "InvalidDonation",
+        "errors": [{"field": "amount", "code": "TOO_MANY_DECIMALS"}],
+    }
+
+
+def test_second_donation_logs_one_thank_you_and_the_third_none(
+    client: Any, server: LocalServer
+) -> None:
+    donor = f"http-{uuid.uuid4().hex[:12]}"
+
+    donate(client, donor)
+    donate(client, donor)
+    server.wait_for_log("thank-you delivered to subscriber", count=1)
+    donate(client, donor)
+    server.wait_for_log("http request", count=1)
+
+    sent = thank_yous_for(server, donor)
+    assert len(sent) == 1
+    assert sent[0]["milestone"] == 2
+    assert sent[0]["sns_message_id"]
+    delivered = [
+        line
+        for line in server.log_lines()
+        if line.get("message") == "thank-you delivered to subscriber"
+        and line.get("sns_message_id") == sent[0]["sns_message_id"]
+    ]
+    assert delivered
+
+
+def test_every_log_line_is_json_with_a_correlation_id(server: LocalServer) -> None:
+    response = httpx.post(
+        server.graphql_url,
+        json={"query": '{ donationCount(donorId: "corr-check") }'},
+        headers={"x-request-id": "trace-me-123"},
+    )
+
+    assert response.headers["x-request-id"] == "trace-me-123"
+    lines = [line for line in server.log_lines() if line.get("correlation_id") == "trace-me-123"]
+    assert lines
+    assert all("level" in line and "timestamp" in line for line in lines)
