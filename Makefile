@@ -8,6 +8,8 @@ STAGE ?= dev
 UV_VERSION := 0.13.9
 
 # Use uv from PATH when present; otherwise install a pinned copy into .tools/ (no sudo).
+# cdk.json's app command calls uv too, so the bootstrapped copy goes on PATH for every recipe.
+export PATH := $(CURDIR)/.tools/uv/bin:$(PATH)
 UV := $(shell command -v uv 2>/dev/null)
 ifeq ($(UV),)
 UV := .tools/uv/bin/uv

@@ -84,13 +84,11 @@ class Donor:
 
     @strawberry.field(description="When the donor's earliest donation was made.")
     def first_donated_at(self, info: Info[Context, None]) -> datetime | None:
-        time_range = info.context.ledger.donation_time_range(self.id)
-        return time_range[0] if time_range else None
+        return info.context.ledger.first_donated_at(self.id)
 
     @strawberry.field(description="When the donor's latest donation was made.")
     def last_donated_at(self, info: Info[Context, None]) -> datetime | None:
-        time_range = info.context.ledger.donation_time_range(self.id)
-        return time_range[1] if time_range else None
+        return info.context.ledger.last_donated_at(self.id)
 
     @strawberry.field(description="The donor's donations, newest first.")
     def donations(

@@ -189,19 +189,8 @@ class DynamoDBDonationStore(DonationStore):
         return int(item[DONATION_COUNT_ATTRIBUTE]["N"]) if item else 0
 
     def donations(self, donor_id: str, limit: int, cursor: str | None) -> DonationPage:
-        query: dict[str, Any] = {
-            "TableName": self._table,
-            "KeyConditionExpression": "#pk = :pk AND begins_with(#sk, :prefix)",
-            "ExpressionAttributeNames": {"#pk": PARTITION_KEY, "#sk": SORT_KEY},
-            "ExpressionAttributeValues": {
-                ":pk": {"S": DONOR_KEY_PREFIX + donor_id},
-                ":prefix": {"S": DONATION_KEY_PREFIX},
-            },
-            "ScanIndexForward": False,
-            "ConsistentRead": True,
-            # One extra item tells whether another page exists without a second query.
-            "Limit": limit + 1,
-        }
+        # One extra item tells whether another page exists without a second query.
+        query = self._donations_query(donor_id, newest_first=True, limit=limit + 1)
         if cursor is not None:
             query["ExclusiveStartKey"] = {
                 PARTITION_KEY: {"S": DONOR_KEY_PREFIX + donor_id},
@@ -213,27 +202,26 @@ class DynamoDBDonationStore(DonationStore):
         next_cursor = _encode_cursor(page[-1][SORT_KEY]["S"]) if has_more else None
         return DonationPage([_donation_from_item(item) for item in page], next_cursor)
 
-    def donation_time_range(self, donor_id: str) -> tuple[datetime, datetime] | None:
-        def edge(newest: bool) -> datetime | None:
-            items = self._call(
-                lambda: self._client.query(
-                    TableName=self._table,
-                    KeyConditionExpression="#pk = :pk AND begins_with(#sk, :prefix)",
-                    ExpressionAttributeNames={"#pk": PARTITION_KEY, "#sk": SORT_KEY},
-                    ExpressionAttributeValues={
-                        ":pk": {"S": DONOR_KEY_PREFIX + donor_id},
-                        ":prefix": {"S": DONATION_KEY_PREFIX},
-                    },
-                    ProjectionExpression="donatedAt",
-                    ScanIndexForward=not newest,
-                    ConsistentRead=True,
-                    Limit=1,
-                )
-            )["Items"]
-            return datetime.fromisoformat(items[0]["donatedAt"]["S"]) if items else None
+    def donation_time(self, donor_id: str, *, latest: bool) -> datetime | None:
+        query = self._donations_query(donor_id, newest_first=latest, limit=1)
+        query["ProjectionExpression"] = "donatedAt"
+        items = self._call(lambda: self._client.query(**query))["Items"]
+        return datetime.fromisoformat(items[0]["donatedAt"]["S"]) if items else None
 
-        first, last = edge(newest=False), edge(newest=True)
-        return (first, last) if first and last else None
+    def _donations_query(self, donor_id: str, *, newest_first: bool, limit: int) -> dict[str, Any]:
+        # Donation sort keys start with the time of the gift, so key order is time order.
+        return {
+            "TableName": self._table,
+            "KeyConditionExpression": "#pk = :pk AND begins_with(#sk, :prefix)",
+            "ExpressionAttributeNames": {"#pk": PARTITION_KEY, "#sk": SORT_KEY},
+            "ExpressionAttributeValues": {
+                ":pk": {"S": DONOR_KEY_PREFIX + donor_id},
+                ":prefix": {"S": DONATION_KEY_PREFIX},
+            },
+            "ScanIndexForward": not newest_first,
+            "ConsistentRead": True,
+            "Limit": limit,
+        }
 
     def mark_thanked(self, donor_id: str, thanked_at: datetime, message_id: str) -> bool:
         try:

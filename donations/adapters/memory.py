@@ -73,9 +73,11 @@ class InMemoryDonationStore(DonationStore):
         next_cursor = base64.urlsafe_b64encode(str(start + limit).encode()).decode()
         return DonationPage(page, next_cursor if more else None)
 
-    def donation_time_range(self, donor_id: str) -> tuple[datetime, datetime] | None:
+    def donation_time(self, donor_id: str, *, latest: bool) -> datetime | None:
         times = [donation.donated_at for donation in self._donations.get(donor_id, [])]
-        return (min(times), max(times)) if times else None
+        if not times:
+            return None
+        return max(times) if latest else min(times)
 
     def mark_thanked(self, donor_id: str, thanked_at: datetime, message_id: str) -> bool:
         with self._lock:

@@ -88,8 +88,11 @@ class DonationLedger:
                 [FieldError("after", "INVALID_CURSOR", "is not a cursor this API issued")]
             ) from None
 
-    def donation_time_range(self, donor_id: str) -> tuple[datetime, datetime] | None:
-        return self._store.donation_time_range(donor_id)
+    def first_donated_at(self, donor_id: str) -> datetime | None:
+        return self._store.donation_time(donor_id, latest=False)
+
+    def last_donated_at(self, donor_id: str) -> datetime | None:
+        return self._store.donation_time(donor_id, latest=True)
 
     @staticmethod
     def _check_donor_id(donor_id: str, field: str = "donorId") -> None:

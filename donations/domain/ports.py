@@ -42,8 +42,8 @@ class DonationStore(ABC):
         """
 
     @abstractmethod
-    def donation_time_range(self, donor_id: str) -> tuple[datetime, datetime] | None:
-        """When the donor's earliest and latest donations were made, if any."""
+    def donation_time(self, donor_id: str, *, latest: bool) -> datetime | None:
+        """When the donor's latest (or earliest) donation was made; None if they have none."""
 
     @abstractmethod
     def mark_thanked(self, donor_id: str, thanked_at: datetime, message_id: str) -> bool:
