@@ -11,9 +11,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from graphql import GraphQLError
-from strawberry.exceptions import StrawberryInputCoercionError
+from graphql import GraphQLError, GraphQLSyntaxError
+from strawberry.exceptions import MissingQueryError, StrawberryInputCoercionError
 from strawberry.extensions import SchemaExtension
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 
 from donations.domain.errors import FieldError, InvalidInputError, StoreUnavailableError
 from donations.observability import logger, metrics
@@ -32,6 +33,7 @@ def bad_user_input(error: InvalidInputError) -> ClientFacingError:
 
 
 SERVICE_UNAVAILABLE_MESSAGE = "The service is busy and nothing was changed; retry shortly."
+INTERNAL_ERROR_MESSAGE = "Internal server error. Quote the request id when reporting it."
 
 
 def _is_client_error(error: GraphQLError) -> bool:
@@ -49,13 +51,19 @@ def _is_unavailable(error: GraphQLError) -> bool:
 
 
 def _code(error: GraphQLError) -> str:
-    if error.original_error is None and not error.path:
-        return "GRAPHQL_VALIDATION_FAILED"
     extensions = error.extensions or {}
     original = error.original_error
     if isinstance(original, GraphQLError) and original.extensions:
         extensions = original.extensions
-    return str(extensions.get("code", "BAD_REQUEST"))
+    if "code" in extensions:
+        return str(extensions["code"])
+    if error.path:
+        return "BAD_REQUEST"
+    if isinstance(error, GraphQLSyntaxError) or error.message.startswith("Syntax Error"):
+        return "GRAPHQL_PARSE_FAILED"
+    if isinstance(original, GraphQLError):
+        return "BAD_USER_INPUT"
+    return "GRAPHQL_VALIDATION_FAILED"
 
 
 def log_errors(errors: list[GraphQLError], request_id: str | None) -> None:
@@ -79,11 +87,27 @@ def log_errors(errors: list[GraphQLError], request_id: str | None) -> None:
             metrics.add_metric(name="ServerErrors", unit="Count", value=1)
 
 
+_HTTP_LEVEL_ERRORS = (MissingQueryError, CannotGetOperationTypeError, InvalidOperationTypeError)
+
+
 class MaskUnexpectedErrors(SchemaExtension):
     """Replace every error that is not meant for the client with a generic, traceable one."""
 
     def on_operation(self) -> Iterator[None]:
-        yield
+        try:
+            yield
+        except _HTTP_LEVEL_ERRORS:
+            raise  # Strawberry's view turns these into HTTP 400/405 answers.
+        except GraphQLError as error:
+            # ParserCache raises syntax errors out of the parsing hook, past this
+            # extension; they are the client's, so give them their code on the way out.
+            if not error.original_error:
+                error.extensions = {**(error.extensions or {}), "code": _code(error)}
+                raise
+            raise self._mask(error) from error
+        except Exception as error:
+            # A hook (parsing, validation) failed: Strawberry would send str(error) as is.
+            raise self._mask(GraphQLError(str(error), original_error=error)) from error
         result: Any = self.execution_context.result
         errors = getattr(result, "errors", None)
         if errors:
@@ -94,20 +118,30 @@ class MaskUnexpectedErrors(SchemaExtension):
             original = error.original_error
             if isinstance(original, GraphQLError) and original.extensions:
                 error.extensions = original.extensions
+            elif not error.extensions or "code" not in error.extensions:
+                # Every error carries a machine-readable code, request errors included.
+                error.extensions = {**(error.extensions or {}), "code": _code(error)}
             return error
         context = self.execution_context.context
         request_id = getattr(context, "request_id", None)
+        # original_error never reaches the client; keeping it lets the log show the trace.
         if _is_unavailable(error):
             return GraphQLError(
                 SERVICE_UNAVAILABLE_MESSAGE,
                 nodes=error.nodes,
                 path=error.path,
-                extensions={"code": "SERVICE_UNAVAILABLE", "retryable": True, "requestId": request_id},
+                original_error=error.original_error,
+                extensions={
+                    "code": "SERVICE_UNAVAILABLE",
+                    "retryable": True,
+                    "requestId": request_id,
+                },
             )
         return GraphQLError(
-            "Internal server error. Quote the request id when reporting it.",
+            INTERNAL_ERROR_MESSAGE,
             nodes=error.nodes,
             path=error.path,
+            original_error=error.original_error,
             extensions={
                 "code": "INTERNAL_SERVER_ERROR",
                 "requestId": request_id,

@@ -1,18 +1,62 @@
-"""The ASGI application that serves the schema, shared by Lambda (Mangum) and `make run`."""
+"""The ASGI application that serves the schema, shared by Lambda (Mangum) and `make run`.
+
+It follows the GraphQL over HTTP specification on top of what Strawberry's view does:
+
+- Only GET and POST: anything else is 405 with ``Allow``; a mutation over GET is 405 too.
+- POST bodies must be ``application/json`` (else 415) and at most ``MAX_BODY_BYTES``
+  (else 413, answered before the body is parsed); GET query strings the same (else 414).
+- The response media type is negotiated from ``Accept``: ``application/json`` (the
+  default, and what ``*/*`` gets) answers 200 for every well-formed request, while
+  ``application/graphql-response+json`` gets the spec's status codes (400 for a document
+  that does not parse or validate). Nothing acceptable is 406.
+- Every error the HTTP layer produces is a JSON GraphQL response with
+  ``extensions.code`` and ``extensions.requestId``; nothing unexpected escapes as a
+  stack trace or a bare 500.
+"""
 
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, Final
 
+from cross_web import HTTPException
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
+from starlette.types import Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLHTTPResponse
+from strawberry.http.parse_content_type import parse_content_type
+from strawberry.schema.exceptions import InvalidOperationTypeError
+from strawberry.types import ExecutionResult
 
 from donations.domain.ledger import DonationLedger
+from donations.observability import logger
 from schema import build_schema
 from schema.context import Context
+from schema.errors import INTERNAL_ERROR_MESSAGE
+
+# The largest real request (recordDonation with every field and variables) is under 2 KB.
+# 64 KiB leaves room for hand-written queries while bounding JSON parsing long before
+# API Gateway's 10 MB or Lambda's 6 MB limits would.
+MAX_BODY_BYTES: Final = 64 * 1024
+
+JSON: Final = "application/json"
+GRAPHQL_RESPONSE_JSON: Final = "application/graphql-response+json"
+ALLOWED_METHODS: Final = "GET, POST"
+# Response types Mangum returns as text; it base64-encodes any other (handler.py).
+TEXT_MIME_TYPES: Final = ("text/", JSON, GRAPHQL_RESPONSE_JSON)
+
+_STATUS_CODES: Final = {
+    400: "BAD_REQUEST",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    406: "NOT_ACCEPTABLE",
+    413: "PAYLOAD_TOO_LARGE",
+    414: "URI_TOO_LONG",
+    415: "UNSUPPORTED_MEDIA_TYPE",
+    500: "INTERNAL_SERVER_ERROR",
+}
 
 
 def request_id_of(request: Request | WebSocket) -> str:
@@ -28,6 +72,124 @@ def request_id_of(request: Request | WebSocket) -> str:
     return str(uuid.uuid4())
 
 
+def negotiate(accept: str) -> str | None:
+    """The response media type for an ``Accept`` header, or None if we can produce none.
+
+    ``application/graphql-response+json`` is chosen only when the client names it and
+    ranks it at least as high as ``application/json``; a missing header or ``*/*`` keeps
+    ``application/json``, so existing clients see no change.
+    """
+    if not accept.strip():
+        return JSON
+    quality: dict[str, float] = {}
+    for media_range in accept.lower().split(","):
+        media_type, *parameters = (part.strip() for part in media_range.split(";"))
+        q = 1.0
+        for parameter in parameters:
+            name, _, value = parameter.partition("=")
+            if name.strip() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        # The most specific range wins (RFC 9110 §12.5.1), so keep the first seen per range.
+        quality.setdefault(media_type, q)
+
+    def q_of(media_type: str) -> float:
+        for candidate in (media_type, "application/*", "*/*"):
+            if candidate in quality:
+                return quality[candidate]
+        return 0.0
+
+    graphql_q, json_q = q_of(GRAPHQL_RESPONSE_JSON), q_of(JSON)
+    if graphql_q > json_q or (graphql_q == json_q > 0 and GRAPHQL_RESPONSE_JSON in quality):
+        return GRAPHQL_RESPONSE_JSON
+    if json_q > 0:
+        return JSON
+    return None
+
+
+def error_response(
+    status: int,
+    message: str,
+    request_id: str,
+    *,
+    media_type: str = JSON,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    """A GraphQL response holding one request error, for failures before execution."""
+    extensions = {"code": _STATUS_CODES.get(status, "BAD_REQUEST"), "requestId": request_id}
+    return JSONResponse(
+        {"errors": [{"message": message, "extensions": extensions}]},
+        status_code=status,
+        media_type=media_type,
+        headers=headers,
+    )
+
+
+def _is_request_error(result: ExecutionResult) -> bool:
+    # Errors before execution (parse, validation, variable coercion) carry no path, and
+    # leave no data: the spec calls these request errors.
+    return result.data is None and all(not error.path for error in result.errors or [])
+
+
+def _request_error_status(response: GraphQLHTTPResponse) -> int:
+    # A fault in our code before execution (masked as INTERNAL_SERVER_ERROR) is ours to own.
+    for error in response.get("errors") or []:
+        if isinstance(error, dict) and error.get("extensions", {}).get("code") == (
+            "INTERNAL_SERVER_ERROR"
+        ):
+            return 500
+    return 400
+
+
+class Refusal(Exception):
+    """A request answered with a 4xx status before, or instead of, executing it."""
+
+    def __init__(self, status: int, message: str, allow: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.headers = {"Allow": allow} if allow else None
+
+
+async def _read_json_body(request: Request, receive: Receive) -> bytes:
+    """The POST body, refused unless it is JSON in UTF-8 of at most ``MAX_BODY_BYTES``."""
+    content_type = request.headers.get("content-type", "")
+    mime, parameters = parse_content_type(content_type) if content_type else ("", {})
+    if mime != JSON or parameters.get("charset", "utf-8").lower() != "utf-8":
+        raise Refusal(415, f"Send the request body as {JSON} in UTF-8.")
+    too_large = Refusal(413, f"The request body exceeds {MAX_BODY_BYTES} bytes.")
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise too_large
+    # Count what arrives as well: a chunked upload under uvicorn declares no length.
+    chunks: list[bytes] = []
+    size = 0
+    more = True
+    while more:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunks.append(message.get("body", b""))
+        size += len(chunks[-1])
+        if size > MAX_BODY_BYTES:
+            raise too_large
+        more = message.get("more_body", False)
+    return b"".join(chunks)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """A receive channel that yields the already-read body once, then the real channel."""
+    pending = [body]
+
+    async def replayed() -> Message:
+        if pending:
+            return {"type": "http.request", "body": pending.pop(), "more_body": False}
+        return await receive()
+
+    return replayed
+
+
 class DonationsGraphQL(GraphQL[Context, None]):
     def __init__(self, ledger_factory: Any, *, graphiql: bool, introspection: bool) -> None:
         super().__init__(
@@ -37,10 +199,101 @@ class DonationsGraphQL(GraphQL[Context, None]):
         )
         self._ledger_factory = ledger_factory
 
-    async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        request = Request(scope, receive)
+        request_id = request_id_of(request)
+        request.state.media_type = JSON
+        response: Response
+        try:
+            response = await self._respond(request, receive)
+        except Refusal as refusal:
+            response = error_response(
+                refusal.status,
+                str(refusal),
+                request_id,
+                media_type=request.state.media_type,
+                headers=refusal.headers,
+            )
+        except Exception:
+            # Strawberry or a hook failed outside GraphQL execution: the log gets the trace
+            # under the request id, the client only the id.
+            logger.exception("http server error", extra={"request_id": request_id})
+            response = error_response(500, INTERNAL_ERROR_MESSAGE, request_id)
+        await response(scope, receive, send)
+
+    async def _respond(self, request: Request, receive: Receive) -> Response:
+        if request.method not in ("GET", "POST"):
+            raise Refusal(405, "Use POST, or GET for queries.", allow=ALLOWED_METHODS)
+        adapter = self.request_adapter_class(request)
+        if not (request.method == "GET" and self.should_render_graphql_ide(adapter)):
+            media_type = negotiate(request.headers.get("accept", ""))
+            if media_type is None:
+                raise Refusal(406, f"Accept must allow {GRAPHQL_RESPONSE_JSON} or {JSON}.")
+            request.state.media_type = media_type
+        if request.method == "POST":
+            body = await _read_json_body(request, receive)
+            request = Request(request.scope, _replay(body, receive))
+        elif len(request.scope.get("query_string", b"")) > MAX_BODY_BYTES:
+            raise Refusal(414, f"The query string exceeds {MAX_BODY_BYTES} bytes.")
+        try:
+            return await self.run(request)
+        except HTTPException as error:
+            if isinstance(error.__cause__, InvalidOperationTypeError):
+                # The spec requires 405 for a mutation sent over GET.
+                raise Refusal(405, "Mutations must be sent with POST.", allow="POST") from None
+            raise Refusal(error.status_code, error.reason) from None
+
+    def parse_json(self, data: str | bytes) -> Any:
+        try:
+            value = super().parse_json(data)
+        except RecursionError:
+            raise HTTPException(400, "Unable to parse request body as JSON") from None
+        if not isinstance(value, dict):
+            # Strawberry assumes an object (or a batch list, and batching is off).
+            raise HTTPException(400, "Expected a JSON object; batched requests are not supported.")
+        return value
+
+    async def get_context(
+        self, request: Request | WebSocket, response: Response | WebSocket
+    ) -> Context:
         ledger: DonationLedger = self._ledger_factory()
-        return Context(ledger=ledger, request_id=request_id_of(request), request=request, response=response)
+        return Context(
+            ledger=ledger, request_id=request_id_of(request), request=request, response=response
+        )
+
+    async def get_sub_response(self, request: Request | WebSocket) -> Response:
+        sub_response = await super().get_sub_response(request)
+        # create_response gets only this object, so it carries the negotiated media type.
+        sub_response.media_type = getattr(request.state, "media_type", JSON)
+        return sub_response
+
+    async def process_result(
+        self, request: Request, result: ExecutionResult
+    ) -> GraphQLHTTPResponse:
+        response = await super().process_result(request, result)
+        media_type = getattr(request.state, "media_type", JSON)
+        if media_type == GRAPHQL_RESPONSE_JSON and _is_request_error(result):
+            # The spec's sign that nothing executed: no `data` entry at all.
+            response.pop("data", None)
+        return response
+
+    def create_response(
+        self,
+        response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse],
+        sub_response: Response,
+    ) -> Response:
+        response = super().create_response(response_data, sub_response)
+        if sub_response.media_type == GRAPHQL_RESPONSE_JSON:
+            response.headers["content-type"] = GRAPHQL_RESPONSE_JSON
+            if isinstance(response_data, dict) and "data" not in response_data:
+                response.status_code = _request_error_status(response_data)
+        return response
 
 
-def create_app(ledger_factory: Any, *, graphiql: bool = True, introspection: bool = True) -> DonationsGraphQL:
+def create_app(
+    ledger_factory: Any, *, graphiql: bool = True, introspection: bool = True
+) -> DonationsGraphQL:
     return DonationsGraphQL(ledger_factory, graphiql=graphiql, introspection=introspection)
