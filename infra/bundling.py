@@ -44,10 +44,12 @@ EXCLUDED_SOURCES: tuple[str, ...] = ("donations/local",)
 RUNTIME_PROVIDED_PACKAGES: tuple[str, ...] = ("boto3", "botocore")
 
 # Bump when the recipe below changes, so cached bundles built the old way are not reused.
-RECIPE_VERSION = "3"
+RECIPE_VERSION = "4"
 
 _JUNK_DIRS = frozenset({"__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache", "bin"})
 _JUNK_SUFFIXES = (".pyc", ".pyo")
+# Build and type-checking leftovers: C sources of compiled extensions, and stubs.
+_UNUSED_AT_RUNTIME_SUFFIXES = (".c", ".h", ".pyi")
 _CACHE_ENTRIES_KEPT = 4
 
 
@@ -181,7 +183,7 @@ def _strip(directory: Path) -> None:
         if path.is_dir() and (path.name in _JUNK_DIRS or path.name.endswith("-stubs")):
             shutil.rmtree(path)
         elif path.is_file() and (
-            path.name.endswith(_JUNK_SUFFIXES)
+            path.name.endswith(_JUNK_SUFFIXES + _UNUSED_AT_RUNTIME_SUFFIXES)
             # RECORD lists every installed file for uninstallers; nothing reads it at runtime.
             or (path.name == "RECORD" and path.parent.name.endswith(".dist-info"))
         ):

@@ -1,0 +1,165 @@
+"""Both Lambda functions: runtime, architecture, tracing, logging, environment, sizing."""
+
+from __future__ import annotations
+
+import pytest
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk.assertions import Match
+
+from donations import constants
+from infra.bundling import python_version_of
+from infra.constructs.function import RUNTIME
+from tests.infra.conftest import Synthesis
+
+HANDLERS = (constants.API_HANDLER, constants.THANK_YOU_HANDLER)
+API_GATEWAY_HARD_TIMEOUT_S = 29
+
+
+def _newest_python_runtime() -> str:
+    versions = [
+        tuple(int(part) for part in name.removeprefix("PYTHON_").split("_"))
+        for name in dir(lambda_.Runtime)
+        if name.startswith("PYTHON_3_")
+    ]
+    major, minor = max(versions)
+    return f"python{major}.{minor}"
+
+
+def test_the_runtime_is_the_newest_python_that_cdk_knows() -> None:
+    assert RUNTIME.name == _newest_python_runtime()
+    # The bundled wheels are resolved for the same interpreter the functions run.
+    assert python_version_of(RUNTIME) == RUNTIME.name.removeprefix("python")
+
+
+@pytest.mark.parametrize("handler", HANDLERS)
+def test_each_function_runs_on_arm64_with_tracing_and_json_logs(
+    every_stage: Synthesis, handler: str
+) -> None:
+    every_stage.template.has_resource_properties(
+        "AWS::Lambda::Function",
+        {
+            "Handler": handler,
+            "Runtime": _newest_python_runtime(),
+            "Architectures": ["arm64"],
+            "TracingConfig": {"Mode": "Active"},
+            "LoggingConfig": {
+                "LogFormat": "JSON",
+                "ApplicationLogLevel": "INFO",
+                "SystemLogLevel": "WARN",
+                "LogGroup": {"Ref": Match.any_value()},
+            },
+        },
+    )
+
+
+@pytest.mark.parametrize("handler", HANDLERS)
+def test_each_function_logs_to_its_own_group_kept_30_days(
+    every_stage: Synthesis, handler: str
+) -> None:
+    log_group_id = every_stage.function(handler)["LoggingConfig"]["LogGroup"]["Ref"]
+    log_group = every_stage.json["Resources"][log_group_id]
+    assert log_group["Type"] == "AWS::Logs::LogGroup"
+    assert log_group["Properties"]["RetentionInDays"] == 30
+
+
+def test_log_groups_are_deleted_with_a_dev_stack_and_kept_in_prod(
+    dev: Synthesis, prod: Synthesis
+) -> None:
+    for synthesis, policy in ((dev, "Delete"), (prod, "Retain")):
+        for log_group in synthesis.resources("AWS::Logs::LogGroup").values():
+            assert log_group["DeletionPolicy"] == policy
+
+
+@pytest.mark.parametrize("handler", HANDLERS)
+def test_each_function_gets_the_shared_observability_settings(
+    every_stage: Synthesis, handler: str
+) -> None:
+    every_stage.template.has_resource_properties(
+        "AWS::Lambda::Function",
+        {
+            "Handler": handler,
+            "Environment": {
+                "Variables": Match.object_like(
+                    {
+                        "POWERTOOLS_SERVICE_NAME": constants.SERVICE_NAME,
+                        "POWERTOOLS_METRICS_NAMESPACE": constants.METRICS_NAMESPACE,
+                        "POWERTOOLS_LOG_LEVEL": "INFO",
+                        "POWERTOOLS_TRACER_CAPTURE_RESPONSE": "false",
+                        constants.ENV_STAGE: every_stage.stack.node.try_get_context("stage"),
+                        constants.ENV_TABLE_NAME: {"Ref": Match.string_like_regexp("Table")},
+                        # A dynamic reference: the key is resolved at deploy, never in git.
+                        constants.ENV_LOG_HASH_KEY: Match.object_like(
+                            {"Fn::Join": Match.any_value()}
+                        ),
+                    }
+                )
+            },
+        },
+    )
+
+
+def test_the_log_hash_key_is_a_secrets_manager_dynamic_reference(dev: Synthesis) -> None:
+    variables = dev.function(constants.API_HANDLER)["Environment"]["Variables"]
+    rendered = str(variables[constants.ENV_LOG_HASH_KEY])
+    assert "{{resolve:secretsmanager:" in rendered
+
+
+def test_graphiql_and_introspection_are_on_in_dev_and_off_in_prod(
+    dev: Synthesis, prod: Synthesis
+) -> None:
+    for synthesis, expected in ((dev, "true"), (prod, "false")):
+        variables = synthesis.function(constants.API_HANDLER)["Environment"]["Variables"]
+        assert variables[constants.ENV_GRAPHIQL] == expected
+        assert variables[constants.ENV_INTROSPECTION] == expected
+
+
+def test_only_the_thank_you_function_knows_the_topic_and_threshold(
+    dev: Synthesis, options: Synthesis
+) -> None:
+    api = dev.function(constants.API_HANDLER)["Environment"]["Variables"]
+    thanks = dev.function(constants.THANK_YOU_HANDLER)["Environment"]["Variables"]
+    assert constants.ENV_TOPIC_ARN not in api
+    topic_id = thanks[constants.ENV_TOPIC_ARN]["Ref"]
+    assert dev.json["Resources"][topic_id]["Type"] == "AWS::SNS::Topic"
+    assert thanks[constants.ENV_THANK_YOU_THRESHOLD] == str(constants.DEFAULT_THANK_YOU_THRESHOLD)
+    options_thanks = options.function(constants.THANK_YOU_HANDLER)["Environment"]["Variables"]
+    assert options_thanks[constants.ENV_THANK_YOU_THRESHOLD] == "3"
+
+
+def test_the_api_times_out_well_before_api_gateway_does(every_stage: Synthesis) -> None:
+    api = every_stage.function(constants.API_HANDLER)
+    assert api["Timeout"] <= API_GATEWAY_HARD_TIMEOUT_S / 2
+    assert api["MemorySize"] == 1024
+    thanks = every_stage.function(constants.THANK_YOU_HANDLER)
+    assert thanks["Timeout"] == 60
+    assert thanks["MemorySize"] == 512
+
+
+def test_both_functions_run_the_same_asset(every_stage: Synthesis) -> None:
+    codes = {str(every_stage.function(handler)["Code"]["S3Key"]) for handler in HANDLERS}
+    assert len(codes) == 1
+
+
+def test_reserved_concurrency_is_unset_by_default_and_applied_when_asked(
+    dev: Synthesis, options: Synthesis
+) -> None:
+    for handler in HANDLERS:
+        assert "ReservedConcurrentExecutions" not in dev.function(handler)
+    assert options.function(constants.API_HANDLER)["ReservedConcurrentExecutions"] == 200
+    assert options.function(constants.THANK_YOU_HANDLER)["ReservedConcurrentExecutions"] == 5
+
+
+def test_snap_start_is_off_by_default_and_on_published_versions_when_asked(
+    dev: Synthesis, options: Synthesis
+) -> None:
+    assert "SnapStart" not in dev.function(constants.API_HANDLER)
+    assert options.function(constants.API_HANDLER)["SnapStart"] == {"ApplyOn": "PublishedVersions"}
+    # SnapStart only runs on published versions, so the API always invokes an alias.
+    options.template.has_resource_properties(
+        "AWS::Lambda::Alias",
+        {
+            "Name": "live",
+            "FunctionName": {"Ref": options.function_id(constants.API_HANDLER)},
+            "FunctionVersion": {"Fn::GetAtt": [Match.any_value(), "Version"]},
+        },
+    )
