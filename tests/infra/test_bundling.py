@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import importlib.util
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -133,3 +137,50 @@ def test_a_missing_source_fails_loudly(tmp_path: Path) -> None:
     (root / "handler.py").unlink()
     with pytest.raises(FileNotFoundError, match=r"handler\.py"):
         _recipe(root).fingerprint()
+
+
+def _module_path(name: str) -> Path:
+    spec = importlib.util.find_spec(name)
+    assert spec is not None, name
+    assert spec.origin is not None, name
+    return Path(spec.origin)
+
+
+# What the Lambda Python runtime puts on sys.path next to the function's code.
+RUNTIME_PROVIDED_MODULES = ("boto3", "botocore", "s3transfer", "jmespath", "urllib3", "dateutil")
+
+
+def test_both_entry_points_import_from_the_asset_plus_the_runtime_sdk(
+    asset: Path, tmp_path: Path
+) -> None:
+    # Only the asset and the SDK the runtime ships are importable (-S: no site-packages).
+    # The host interpreter stands in for Lambda's, and wrapt's arm64 extension falls back to
+    # its pure-Python twin, so this proves completeness of the zip, not ABI compatibility.
+    sdk = tmp_path / "runtime-sdk"
+    sdk.mkdir()
+    for module in RUNTIME_PROVIDED_MODULES:
+        (sdk / module).symlink_to(_module_path(module).parent)
+    (sdk / "six.py").symlink_to(_module_path("six"))
+    script = (
+        "import sys; sys.path[:0] = [sys.argv[1], sys.argv[2]]\n"
+        "import handler\n"
+        "assert callable(handler.api_handler) and callable(handler.thank_you_handler)\n"
+    )
+    env = {
+        "PATH": os.environ["PATH"],
+        "AWS_DEFAULT_REGION": "eu-west-2",
+        constants.ENV_TABLE_NAME: "donations-test",
+        constants.ENV_TOPIC_ARN: "arn:aws:sns:eu-west-2:123456789012:thank-you",
+        "POWERTOOLS_SERVICE_NAME": constants.SERVICE_NAME,
+        "POWERTOOLS_TRACE_DISABLED": "true",
+    }
+    result = subprocess.run(
+        [sys.executable, "-S", "-c", script, str(asset), str(sdk)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
