@@ -44,7 +44,7 @@ EXCLUDED_SOURCES: tuple[str, ...] = ("donations/local",)
 RUNTIME_PROVIDED_PACKAGES: tuple[str, ...] = ("boto3", "botocore")
 
 # Bump when the recipe below changes, so cached bundles built the old way are not reused.
-RECIPE_VERSION = "4"
+RECIPE_VERSION = "5"
 
 _JUNK_DIRS = frozenset({"__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache", "bin"})
 _JUNK_SUFFIXES = (".pyc", ".pyo")
@@ -243,6 +243,8 @@ class UvLocalBundling:
         if not cached.is_dir():
             self._cache_dir.mkdir(parents=True, exist_ok=True)
             building = Path(tempfile.mkdtemp(prefix=".building-", dir=self._cache_dir))
+            # mkdtemp makes the directory private (0700); Lambda needs it world-readable.
+            building.chmod(0o755)
             try:
                 build_bundle(self._recipe, uv, building)
                 # Atomic rename: a parallel synth sees either no cache entry or a whole one.
@@ -254,6 +256,7 @@ class UvLocalBundling:
                 shutil.rmtree(building, ignore_errors=True)
             _prune_cache(self._cache_dir, keep=self._fingerprint)
         shutil.copytree(cached, output_dir, dirs_exist_ok=True)
+        Path(output_dir).chmod(0o755)
         sys.stderr.write(
             f"Lambda asset {self._fingerprint[:12]}: {measure_asset(cached).describe()}\n"
         )

@@ -72,6 +72,14 @@ def test_the_zipped_asset_fits_the_cold_start_budget(asset: Path) -> None:
     assert size.zipped_bytes <= MAX_ZIPPED_BYTES, size.describe()
 
 
+def test_lambda_can_read_every_file_and_directory_in_the_asset(asset: Path) -> None:
+    # Lambda runs code as an unprivileged user: files need o+r, directories o+rx.
+    for path in [asset, *asset.rglob("*")]:
+        mode = path.stat().st_mode
+        needed = 0o005 if path.is_dir() else 0o004
+        assert mode & needed == needed, (path, oct(mode))
+
+
 def test_the_schema_sdl_ships_with_the_code_when_it_exists(asset: Path) -> None:
     sdl = ROOT / "schema" / "schema.graphql"
     if sdl.exists():
@@ -175,7 +183,8 @@ def test_both_entry_points_import_from_the_asset_plus_the_runtime_sdk(
         "POWERTOOLS_TRACE_DISABLED": "true",
     }
     result = subprocess.run(
-        [sys.executable, "-S", "-c", script, str(asset), str(sdk)],
+        # -B: the shared staged asset must not gain __pycache__ from this import.
+        [sys.executable, "-S", "-B", "-c", script, str(asset), str(sdk)],
         cwd=tmp_path,
         env=env,
         capture_output=True,
