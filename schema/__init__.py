@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+from datetime import datetime
 from typing import Any, Final
 
+import dateutil.parser  # type: ignore[import-untyped]  # Strawberry's own DateTime parser
 import strawberry
 from graphql import (
     FieldNode,
@@ -24,6 +27,7 @@ from strawberry.extensions import (
     ValidationCache,
 )
 from strawberry.schema.config import StrawberryConfig
+from strawberry.schema.types.base_scalars import DateTimeDefinition, wrap_parser
 from strawberry.types import ExecutionContext
 
 from resolvers import donations as resolve
@@ -107,6 +111,15 @@ class OperationLimits(ValidationRule):
         return depth, aliases
 
 
+# Strawberry's DateTime appends dateutil's own error text ("invalid literal for int() with
+# base 10") to the client's message: parser internals, not advice. Same scalar, without it.
+_DATETIME: Final = dataclasses.replace(
+    DateTimeDefinition,
+    parse_value=wrap_parser(
+        dateutil.parser.isoparse, "DateTime", (ValueError, OverflowError), include_error=False
+    ),
+)
+
 # Built once: a new rule class per request would change ValidationCache's key every time.
 _LIMIT_RULES: Final = (OperationLimits,)
 
@@ -156,6 +169,7 @@ def build_schema(*, introspection: bool = True) -> strawberry.Schema:
         query=Query,
         mutation=Mutation,
         extensions=extensions,
+        scalar_overrides={datetime: _DATETIME},
         config=StrawberryConfig(disable_field_suggestions=not introspection),
     )
 
