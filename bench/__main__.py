@@ -1,0 +1,208 @@
+"""`make bench`: prints the four figures, writes them to bench/results/latest.json and
+compares them with the previous run.
+
+    uv run --frozen python -m bench            # the full run (about two minutes)
+    uv run --frozen python -m bench --quick    # fewer rounds, for a quick look
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.stats import spread
+
+RESULTS = Path(__file__).resolve().parent / "results"
+LATEST = RESULTS / "latest.json"
+PREVIOUS = RESULTS / "previous.json"
+SECTIONS = ("warm", "cold_start", "round_trips", "asset")
+
+
+def _verdict(ok: bool) -> str:
+    return "meets goal" if ok else "MISSES goal"
+
+
+def _git_commit() -> str:
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return f"{head}{'+changes' if dirty else ''}"
+
+
+def print_warm(warm: dict[str, Any]) -> None:
+    print("\n1. Warm overhead per request: real handler + HTTP API v2 event, in-memory store,")
+    print("   against graphql-core parsing, validating and executing the same document")
+    print(
+        f"   {'operation':<16}{'handler µs':>12}{'graphql-core µs':>17}"
+        f"{'(strawberry, no HTTP)':>23}   ratio (goal ≤ 0.25)"
+    )
+    for name, figures in warm.items():
+        if not isinstance(figures, dict) or "ratio" not in figures:
+            continue
+        ok = figures["ratio"]["median"] <= warm["goal"]
+        print(
+            f"   {name:<16}{figures['handler_us']['median']:>12.0f}"
+            f"{figures['graphql_core_uncached_us']['median']:>17.0f}"
+            f"{figures['strawberry_cached_no_http_us']['median']:>23.0f}"
+            f"   {spread(figures['ratio'])}  {_verdict(ok)}"
+        )
+
+
+def print_cold(cold: dict[str, Any]) -> None:
+    phases = cold["handler_phases_ms"]
+    print("\n2. Cold start: fresh interpreter to first response (wall time, spawn to exit)")
+    print(
+        f"   handler   {spread(cold['handler_ms'], ' ms')}: import "
+        f"{phases['import_ms']['median']:.0f} + build {phases['build_ms']['median']:.0f}"
+        f" + first request {phases['first_request_ms']['median']:.1f} ms"
+    )
+    print(f"   floor     {spread(cold['floor_ms'], ' ms')}: strawberry, mangum, boto3 + 2 clients")
+    ok = cold["ratio"]["median"] <= cold["goal"]
+    print(f"   ratio     {spread(cold['ratio'])} (goal ≤ {cold['goal']})  {_verdict(ok)}")
+    print(
+        "   all libraries the handler loads (+ Powertools/X-Ray, Starlette): "
+        f"{spread(cold['libraries_ms'], ' ms')};\n   handler/that = "
+        f"{spread(cold['ratio_to_libraries'])}"
+    )
+    profile = cold["import_profile"]
+    beyond = ", ".join(f"{name} {ms:.0f}" for name, ms in profile["beyond_floor_ms"].items())
+    print(
+        f"   import self-time beyond the floor (-X importtime, ms): {beyond}"
+        f" (handler {profile['handler_import_ms']:.0f} vs floor {profile['floor_import_ms']:.0f})"
+    )
+    if "handler_without_bytecode_ms" in cold:
+        print(
+            "   handler with no .pyc (every module compiled at start, as an asset without"
+            f" bytecode): {spread(cold['handler_without_bytecode_ms'], ' ms')}"
+        )
+
+
+def print_round_trips(round_trips: dict[str, Any]) -> None:
+    print("\n3. Requests per operation (moto; counted with botocore events, incl. retries)")
+    for name, figures in round_trips.items():
+        if not isinstance(figures, dict):
+            continue
+        requests = ", ".join(figures["requests"]) or "none"
+        mark = "ok" if figures["ok"] else "WRONG"
+        print(f"   {name:<31}{requests}")
+        print(f"   {'':<31}expected {figures['expected']}: {mark}")
+
+
+def print_asset(asset: dict[str, Any]) -> None:
+    ok = asset["zipped_bytes"] <= asset["goal_zipped_bytes"]
+    print(f"\n4. Lambda asset ({asset['built_by']})")
+    print(
+        f"   {asset['zipped_bytes'] / 1e6:.2f} MB zipped (goal ≤ "
+        f"{asset['goal_zipped_bytes'] / 1e6:.0f} MB) {_verdict(ok)}; "
+        f"{asset['unzipped_bytes'] / 1e6:.2f} MB unzipped; {asset['files']} files, "
+        f"{asset['python_files']} .py, {asset['bytecode_files']} .pyc"
+    )
+    largest = ", ".join(
+        f"{item['package']} {item['zipped_bytes'] / 1e6:.2f}" for item in asset["contents"][:8]
+    )
+    print(f"   largest (MB zipped): {largest}")
+
+
+def _headline(results: dict[str, Any]) -> dict[str, float]:
+    figures: dict[str, float] = {}
+    warm = results.get("warm", {})
+    for name, value in warm.items():
+        if isinstance(value, dict) and "ratio" in value:
+            figures[f"warm ratio {name}"] = value["ratio"]["median"]
+            figures[f"warm µs {name}"] = value["handler_us"]["median"]
+    if "cold_start" in results:
+        figures["cold-start ratio"] = results["cold_start"]["ratio"]["median"]
+        figures["cold-start ms"] = results["cold_start"]["handler_ms"]["median"]
+    if "asset" in results:
+        figures["asset MB zipped"] = round(results["asset"]["zipped_bytes"] / 1e6, 3)
+    return figures
+
+
+def print_comparison(current: dict[str, Any], previous: dict[str, Any] | None) -> None:
+    if previous is None:
+        print("\nNo previous run to compare with.")
+        return
+    print(f"\nCompared with the previous run ({previous['meta']['finished']}):")
+    before = _headline(previous)
+    for name, now in _headline(current).items():
+        if before.get(name):
+            change = (now - before[name]) / before[name] * 100
+            print(f"   {name:<32}{before[name]:>10} -> {now:<10} ({change:+.0f}%)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="fewer rounds and runs")
+    parser.add_argument(
+        "--only", default=",".join(SECTIONS), help=f"comma-separated subset of {SECTIONS}"
+    )
+    args = parser.parse_args(argv)
+    wanted = [section.strip() for section in args.only.split(",") if section.strip()]
+    started = time.perf_counter()
+    results: dict[str, Any] = {}
+    print(
+        f"make bench: Python {platform.python_version()} on {platform.machine()}, "
+        f"{os.cpu_count()} CPUs; times are medians [interquartile range, runs]; every goal"
+        " is a ratio measured side by side in this run"
+    )
+    if "warm" in wanted:
+        from bench.warm import measure_warm
+
+        rounds, iterations = (5, 100) if args.quick else (11, 300)
+        results["warm"] = measure_warm(rounds=rounds, iterations=iterations)
+        print_warm(results["warm"])
+    if "cold_start" in wanted:
+        from bench.cold_start import measure_cold_start
+
+        runs = 3 if args.quick else 9
+        results["cold_start"] = measure_cold_start(runs=runs, without_bytecode_runs=2)
+        print_cold(results["cold_start"])
+    if "round_trips" in wanted:
+        from bench.round_trips import measure_round_trips
+
+        results["round_trips"] = measure_round_trips()
+        print_round_trips(results["round_trips"])
+    if "asset" in wanted:
+        from bench.asset import measure_asset
+
+        results["asset"] = measure_asset()
+        print_asset(results["asset"])
+    results["meta"] = {
+        "finished": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "commit": _git_commit(),
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "cpus": os.cpu_count(),
+        "quick": args.quick,
+        "seconds": round(time.perf_counter() - started, 1),
+    }
+    previous = json.loads(LATEST.read_text()) if LATEST.exists() else None
+    print_comparison(results, previous)
+    RESULTS.mkdir(exist_ok=True)
+    if previous is not None:
+        PREVIOUS.write_text(json.dumps(previous, indent=2) + "\n")
+    LATEST.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"\nWrote {LATEST} in {results['meta']['seconds']:.0f} s")
+    round_trips_ok = results.get("round_trips", {}).get("all_ok", True)
+    return 0 if round_trips_ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

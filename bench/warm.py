@@ -1,0 +1,195 @@
+"""Warm overhead: our handler end to end, storage excluded, against bare graphql-core.
+
+The handler is the real ``handler.api_handler`` (Powertools logger and metrics, Mangum,
+Strawberry's ASGI app with its extensions, our resolvers and domain) called with a real
+HTTP API v2 event. Storage is the in-memory adapter, injected into the composition root in
+place of DynamoDB, so what is timed is our code and our libraries, not the network.
+
+The yardstick is graphql-core parsing, validating and executing the same document against
+the same schema and resolvers, with no cache: what a plain GraphQL server spends.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import json
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from bench import documents
+from bench.environment import LAMBDA_LIKE_ENV, environment, stdout_discarded
+from bench.stats import summary
+from donations.constants import ENV_TOPIC_ARN
+
+SEEDED_DONOR = "bench-donor-seeded"
+
+
+@dataclass(frozen=True)
+class Operation:
+    name: str
+    document: str
+    variables: Callable[[int], dict[str, Any]]
+
+
+def _record_variables(index: int) -> dict[str, Any]:
+    # Many donors, a fresh idempotency key each time: every call records a new donation.
+    return documents.record_variables(f"bench-donor-{index % 997}", f"bench-key-{index:09d}")
+
+
+OPERATIONS = (
+    Operation("recordDonation", documents.RECORD_DONATION, _record_variables),
+    Operation("donationCount", documents.DONATION_COUNT, lambda _: {"donorId": SEEDED_DONOR}),
+    Operation("donor", documents.DONOR_WITH_DONATIONS, lambda _: {"id": SEEDED_DONOR}),
+)
+
+
+@contextlib.contextmanager
+def in_memory_handler() -> Iterator[Any]:
+    """The real handler module with an in-memory store in its composition root."""
+    with environment({**LAMBDA_LIKE_ENV, ENV_TOPIC_ARN: None}):
+        import handler
+        from donations.adapters.memory import InMemoryDonationStore
+        from donations.container import Services
+        from donations.domain.ledger import DonationLedger
+        from donations.settings import Settings
+
+        store = InMemoryDonationStore()
+        ledger = DonationLedger(store)
+        composed = Services(Settings.from_env(), ledger, None)
+        original = handler.services
+        handler.services = lambda: composed
+        handler._api.cache_clear()
+        try:
+            yield handler, ledger
+        finally:
+            handler.services = original
+            handler._api.cache_clear()
+
+
+def _seed(ledger: Any) -> None:
+    from decimal import Decimal
+
+    from donations.domain.validation import DonationRequest
+
+    for index in range(12):
+        request = DonationRequest(
+            donor_id=SEEDED_DONOR,
+            amount=Decimal("5.00") + index,
+            currency="GBP",
+            idempotency_key=f"bench-seed-{index:04d}",
+            donated_at=None,
+        )
+        ledger.record_donation(request)
+
+
+def _events(operation: Operation, start: int, count: int) -> list[dict[str, Any]]:
+    from tests.support.events import graphql_event
+
+    return [graphql_event(operation.document, operation.variables(start + i)) for i in range(count)]
+
+
+def _time_handler(handler: Any, events: list[dict[str, Any]]) -> float:
+    from donations.local.lambda_context import LocalLambdaContext
+
+    context = LocalLambdaContext()
+    api_handler = handler.api_handler
+    gc.collect()
+    started = time.perf_counter()
+    for event in events:
+        response = api_handler(event, context)
+    elapsed = time.perf_counter() - started
+    _check(json.loads(response["body"]), response["statusCode"])
+    return elapsed / len(events)
+
+
+def _time_graphql_core(
+    gql_schema: Any, ledger: Any, operation: Operation, start: int, count: int
+) -> float:
+    from graphql import graphql_sync
+
+    from schema.context import Context
+
+    variables = [operation.variables(start + i) for i in range(count)]
+    gc.collect()
+    started = time.perf_counter()
+    for values in variables:
+        result = graphql_sync(
+            gql_schema,
+            operation.document,
+            variable_values=values,
+            context_value=Context(ledger=ledger, request_id="bench"),
+        )
+    elapsed = time.perf_counter() - started
+    _check({"data": result.data, "errors": result.errors}, 200)
+    return elapsed / count
+
+
+def _time_strawberry(
+    strawberry_schema: Any, ledger: Any, operation: Operation, start: int, count: int
+) -> float:
+    """The same schema with its extensions (caches, limits), without Lambda, ASGI or HTTP."""
+    from schema.context import Context
+
+    variables = [operation.variables(start + i) for i in range(count)]
+    gc.collect()
+    started = time.perf_counter()
+    for values in variables:
+        result = strawberry_schema.execute_sync(
+            operation.document,
+            variable_values=values,
+            context_value=Context(ledger=ledger, request_id="bench"),
+        )
+    elapsed = time.perf_counter() - started
+    _check({"data": result.data, "errors": result.errors}, 200)
+    return elapsed / count
+
+
+def _check(body: dict[str, Any], status: int) -> None:
+    if status != 200 or body.get("errors") or not body.get("data"):
+        raise RuntimeError(f"benchmark request failed ({status}): {body}")
+
+
+def measure_warm(*, rounds: int = 9, iterations: int = 300, warmup: int = 50) -> dict[str, Any]:
+    """Per operation: µs per request through the handler and through graphql-core, and
+    their ratio, each a median over ``rounds`` interleaved rounds of ``iterations``."""
+    results: dict[str, Any] = {}
+    with in_memory_handler() as (handler, ledger), stdout_discarded():
+        _seed(ledger)
+        # The schema the handler serves, as graphql-core sees it: same types, same resolvers.
+        strawberry_schema = handler._api().app.schema
+        gql_schema = strawberry_schema._schema
+        counter = 0
+        for operation in OPERATIONS:
+            _time_handler(handler, _events(operation, counter, warmup))
+            _time_graphql_core(gql_schema, ledger, operation, counter + warmup, warmup)
+            counter += 2 * warmup
+            ours: list[float] = []
+            theirs: list[float] = []
+            ratios: list[float] = []
+            executes: list[float] = []
+            for _ in range(rounds):
+                events = _events(operation, counter, iterations)
+                handler_time = _time_handler(handler, events)
+                core_time = _time_graphql_core(
+                    gql_schema, ledger, operation, counter + iterations, iterations
+                )
+                execute_time = _time_strawberry(
+                    strawberry_schema, ledger, operation, counter + 2 * iterations, iterations
+                )
+                counter += 3 * iterations
+                executes.append(execute_time * 1e6)
+                ours.append(handler_time * 1e6)
+                theirs.append(core_time * 1e6)
+                ratios.append(handler_time / core_time)
+            results[operation.name] = {
+                "handler_us": summary(ours, 1),
+                "graphql_core_uncached_us": summary(theirs, 1),
+                "strawberry_cached_no_http_us": summary(executes, 1),
+                "ratio": summary(ratios),
+            }
+    results["goal"] = 0.25
+    results["worst_ratio"] = max(results[op.name]["ratio"]["median"] for op in OPERATIONS)
+    return results

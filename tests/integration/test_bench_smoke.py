@@ -1,0 +1,73 @@
+"""The benchmark's measurements run and report what they should (never how fast)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bench.asset import describe
+from bench.cold_start import spawn
+from bench.round_trips import measure_round_trips
+from bench.warm import OPERATIONS, measure_warm
+
+
+def test_warm_measurement_reports_every_operation_side_by_side() -> None:
+    warm = measure_warm(rounds=2, iterations=3, warmup=1)
+
+    for operation in OPERATIONS:
+        figures = warm[operation.name]
+        for name in ("handler_us", "graphql_core_uncached_us", "strawberry_cached_no_http_us"):
+            assert figures[name]["n"] == 2
+            assert figures[name]["median"] > 0
+        assert figures["ratio"]["n"] == 2
+    assert warm["goal"] == 0.25
+
+
+def test_record_donation_is_one_write_and_a_read_only_when_the_donor_is_selected() -> None:
+    counts = measure_round_trips()
+
+    record = counts["recordDonation"]
+    assert record["requests"] == ["dynamodb:TransactWriteItems (3 items, conditional)"]
+    assert (record["dynamodb_writes"], record["dynamodb_reads"]) == (1, 0)
+    replay = counts["recordDonation (replayed key)"]
+    assert (replay["dynamodb_writes"], replay["dynamodb_reads"]) == (1, 0)
+    with_donor = counts["recordDonation selecting donor"]
+    assert (with_donor["dynamodb_writes"], with_donor["consistent_reads"]) == (1, 1)
+    assert with_donor["dynamodb_reads"] == 1
+
+
+def test_count_is_one_read_and_a_thank_you_one_conditional_write_and_one_publish() -> None:
+    counts = measure_round_trips()
+
+    assert counts["donationCount"]["dynamodb_reads"] == 1
+    assert counts["donationCount"]["dynamodb_writes"] == 0
+    thank_you = counts["thank-you"]
+    assert thank_you["sns_publishes"] == 1
+    assert thank_you["dynamodb_writes"] == thank_you["conditional_writes"] == 1
+    redelivered = counts["thank-you (batch redelivered)"]
+    assert (redelivered["sns_publishes"], redelivered["dynamodb_writes"]) == (0, 0)
+    assert all(
+        figures["http_attempts"] == len(figures["requests"])
+        for figures in (counts[name] for name in counts if name != "all_ok")
+    )
+    assert counts["all_ok"] is True
+
+
+def test_cold_start_child_serves_its_first_request_without_network() -> None:
+    phases = spawn("handler")
+
+    assert set(phases) == {"wall_ms", "import_ms", "build_ms", "first_request_ms"}
+    assert all(value > 0 for value in phases.values())
+
+
+def test_asset_description_sizes_each_package(tmp_path: Path) -> None:
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "__init__.py").write_text("VALUE = 1\n" * 100)
+    (tmp_path / "handler.py").write_text("def handle(): ...\n")
+
+    asset = describe(tmp_path)
+
+    assert asset["files"] == 2
+    assert asset["python_files"] == 2
+    assert asset["bytecode_files"] == 0
+    assert [item["package"] for item in asset["contents"]] == ["pkg", "handler"]
+    assert asset["unzipped_bytes"] == sum(item["unzipped_bytes"] for item in asset["contents"])
