@@ -98,3 +98,10 @@ class DonationsStack(Stack):
         CfnOutput(self, constants.OUTPUT_TABLE_NAME, value=self.data.table.table_name)
         CfnOutput(self, constants.OUTPUT_TOPIC_ARN, value=self.thanks.topic.topic_arn)
         CfnOutput(self, constants.OUTPUT_DLQ_URL, value=self.thanks.dead_letter_queue.queue_url)
+        # To compute a donor's log reference (docs/deploy.md) and to find the dashboard.
+        CfnOutput(
+            self, constants.OUTPUT_LOG_HASH_KEY_SECRET_ARN, value=self.log_hash_key.secret_arn
+        )
+        CfnOutput(
+            self, constants.OUTPUT_DASHBOARD_NAME, value=self.monitoring.dashboard.dashboard_name
+        )

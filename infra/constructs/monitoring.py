@@ -11,6 +11,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
+from donations import constants
 from infra.constructs.api import GraphqlApi
 from infra.constructs.data import DonationsData
 from infra.constructs.thanks import STREAM_MAX_RECORD_AGE, ThankYouPipeline
@@ -25,6 +26,21 @@ API_5XX_MIN_REQUESTS = 20
 # A healthy consumer reads within seconds; at a sixth of the record age limit there is still
 # time to act before records start going to the DLQ.
 ITERATOR_AGE_MS = STREAM_MAX_RECORD_AGE.to_milliseconds() // 6
+
+
+# Emitted by handler.py through Powertools Metrics.
+SERVICE_DONATION_METRICS = ("DonationRecorded", "DonationReplayed", "ServerErrors", "ColdStart")
+SERVICE_THANK_YOU_METRICS = ("ThankYouSent", "ThankYouFailed", "ThankYouDuplicate")
+
+
+def _service_metric(name: str) -> cloudwatch.Metric:
+    return cloudwatch.Metric(
+        namespace=constants.METRICS_NAMESPACE,
+        metric_name=name,
+        dimensions_map={"service": constants.SERVICE_NAME},
+        period=FIVE_MINUTES,
+        statistic="Sum",
+    )
 
 
 @dataclass(frozen=True)
@@ -245,6 +261,19 @@ class Monitoring(Construct):
             ),
             cloudwatch.SingleValueWidget(
                 title="Dead-letter queue depth", metrics=[dlq_depth], width=8
+            ),
+        )
+        # The service's own counts (Powertools embedded metrics, dimension service=...).
+        self.dashboard.add_widgets(
+            cloudwatch.GraphWidget(
+                title="Donations",
+                left=[_service_metric(name) for name in SERVICE_DONATION_METRICS],
+                width=12,
+            ),
+            cloudwatch.GraphWidget(
+                title="Thank-yous",
+                left=[_service_metric(name) for name in SERVICE_THANK_YOU_METRICS],
+                width=12,
             ),
         )
 

@@ -198,5 +198,9 @@ def test_the_dashboard_shows_the_figures_on_call_looks_at_first(every_stage: Syn
         "NumberOfNotificationsFailed",
         "ApproximateNumberOfMessagesVisible",
         "WriteThrottleEvents",
+        "DonationRecorded",
+        "ThankYouSent",
+        "ThankYouFailed",
     ):
         assert f'"{figure}"' in plotted, figure
+    assert f'"{constants.METRICS_NAMESPACE}"' in plotted

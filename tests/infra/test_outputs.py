@@ -13,6 +13,8 @@ def test_the_stack_outputs_the_url_table_topic_and_dlq(every_stage: Synthesis) -
         constants.OUTPUT_TABLE_NAME,
         constants.OUTPUT_TOPIC_ARN,
         constants.OUTPUT_DLQ_URL,
+        constants.OUTPUT_LOG_HASH_KEY_SECRET_ARN,
+        constants.OUTPUT_DASHBOARD_NAME,
     } <= set(outputs)
     (api_id,) = every_stage.resources("AWS::ApiGatewayV2::Api")
     assert outputs[constants.OUTPUT_GRAPHQL_URL]["Value"] == {
