@@ -75,7 +75,9 @@ class ServiceFunction(Construct):
             log_group=self.log_group,
             logging_format=lambda_.LoggingFormat.JSON,
             application_log_level_v2=lambda_.ApplicationLogLevel.INFO,
-            system_log_level_v2=lambda_.SystemLogLevel.WARN,
+            # INFO keeps the platform's REPORT line (duration, init time, max memory): the
+            # figures for tuning memory, at ~0.3 KB per invocation.
+            system_log_level_v2=lambda_.SystemLogLevel.INFO,
             reserved_concurrent_executions=spec.reserved_concurrency,
             snap_start=lambda_.SnapStartConf.ON_PUBLISHED_VERSIONS if spec.snap_start else None,
             environment={**common_environment, **spec.environment},

@@ -45,7 +45,7 @@ def test_each_function_runs_on_arm64_with_tracing_and_json_logs(
             "LoggingConfig": {
                 "LogFormat": "JSON",
                 "ApplicationLogLevel": "INFO",
-                "SystemLogLevel": "WARN",
+                "SystemLogLevel": "INFO",
                 "LogGroup": {"Ref": Match.any_value()},
             },
         },
