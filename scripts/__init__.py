@@ -1,0 +1,1 @@
+"""Operator commands: `make load` (bounded load against the local server) and `make smoke`."""
