@@ -5,6 +5,8 @@ SHELL := /bin/bash
 HOST ?= 127.0.0.1
 PORT ?= 8000
 STAGE ?= dev
+# Extra CDK context, e.g. CDK_ARGS='-c authorization=iam -c snapStart=true'
+CDK_ARGS ?=
 UV_VERSION := 0.13.9
 
 # Use uv from PATH when present; otherwise install a pinned copy into .tools/ (no sudo).
@@ -67,13 +69,13 @@ load: .venv/.synced ## Drive the local server with a bounded load and check ever
 	@$(RUN) python -m scripts.load
 
 synth: .venv/.synced node_modules/.installed ## Synthesise the CDK app with the real CDK CLI
-	@npx --no-install cdk synth --quiet -c stage=$(STAGE)
+	@npx --no-install cdk synth --quiet -c stage=$(STAGE) $(CDK_ARGS)
 
 deploy: .venv/.synced node_modules/.installed ## Deploy the stack (STAGE=dev|prod) to your AWS account
-	@npx --no-install cdk deploy -c stage=$(STAGE) --require-approval broadening --outputs-file cdk.out/outputs-$(STAGE).json
+	@npx --no-install cdk deploy -c stage=$(STAGE) $(CDK_ARGS) --require-approval broadening --outputs-file cdk.out/outputs-$(STAGE).json
 
 destroy: .venv/.synced node_modules/.installed ## Delete the stack (the table is kept outside dev)
-	@npx --no-install cdk destroy -c stage=$(STAGE)
+	@npx --no-install cdk destroy -c stage=$(STAGE) $(CDK_ARGS)
 
 smoke: .venv/.synced ## Check a live endpoint: make smoke URL=https://.../graphql
 	@test -n "$(URL)" || { echo "usage: make smoke URL=https://<api>/graphql"; exit 2; }

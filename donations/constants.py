@@ -43,5 +43,5 @@ OUTPUT_GRAPHQL_URL: Final = "GraphQLUrl"
 OUTPUT_TABLE_NAME: Final = "TableName"
 OUTPUT_TOPIC_ARN: Final = "ThankYouTopicArn"
 OUTPUT_DLQ_URL: Final = "ThankYouDeadLetterQueueUrl"
-OUTPUT_LOG_HASH_KEY_SECRET_ARN: Final = "LogHashKeySecretArn"
+OUTPUT_LOG_HASH_KEY_SECRET_ARN: Final = "LogHashKeySecretArn"  # noqa: S105 - a name, not a secret
 OUTPUT_DASHBOARD_NAME: Final = "DashboardName"
