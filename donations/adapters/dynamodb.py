@@ -169,8 +169,11 @@ class DynamoDBDonationStore(DonationStore):
                 reasons = self._cancellation_reasons(error)
                 if donation.idempotency_key and reasons[:1] == ["ConditionalCheckFailed"]:
                     raise self._duplicate(error, donation.idempotency_key) from None
-                transient = any(reason in _TRANSIENT_REASONS for reason in reasons)
-                if not transient and _error_code(error) not in _UNAVAILABLE_CODES:
+                if _error_code(error) in _UNAVAILABLE_CODES:
+                    # botocore has retried these already; retrying them again here would
+                    # multiply the load on a table that is over its capacity.
+                    raise StoreUnavailableError(_error_code(error)) from error
+                if not any(reason in _TRANSIENT_REASONS for reason in reasons):
                     raise
                 if attempt == self._max_attempts:
                     raise StoreUnavailableError("donor is busy; retries exhausted") from error
