@@ -58,7 +58,7 @@ class StreamPump:
         self._batch_size = batch_size
         self._max_retries = max_retries
         self._retry_delay = retry_delay
-        self._iterators: dict[str, str | None] = {}
+        self._positions: dict[str, str] = {}
         self.delivered_batches: list[list[dict[str, Any]]] = []
         self.dead_letters: list[dict[str, Any]] = []
 
@@ -70,19 +70,25 @@ class StreamPump:
         records: list[dict[str, Any]] = []
         for shard in shards:
             shard_id = shard["ShardId"]
-            if shard_id not in self._iterators:
-                self._iterators[shard_id] = self._client.get_shard_iterator(
-                    StreamArn=self._stream_arn,
-                    ShardId=shard_id,
-                    ShardIteratorType="TRIM_HORIZON",
-                )["ShardIterator"]
-            iterator = self._iterators[shard_id]
-            if iterator is None:
-                continue
-            response = self._client.get_records(ShardIterator=iterator, Limit=1000)
-            self._iterators[shard_id] = response.get("NextShardIterator")
+            response = self._client.get_records(ShardIterator=self._iterator(shard_id), Limit=1000)
+            if response["Records"]:
+                self._positions[shard_id] = response["Records"][-1]["dynamodb"]["SequenceNumber"]
             records += [lambda_record(r, self._stream_arn) for r in response["Records"]]
         return records
+
+    def _iterator(self, shard_id: str) -> str:
+        # A fresh iterator from the last sequence number read, every poll: moto replaces a
+        # table's shard object when it rolls back a cancelled transaction, which would leave
+        # a long-lived iterator reading a shard that no longer grows.
+        position = self._positions.get(shard_id)
+        if position is None:
+            request = {"ShardIteratorType": "TRIM_HORIZON"}
+        else:
+            request = {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": position}
+        iterator: str = self._client.get_shard_iterator(
+            StreamArn=self._stream_arn, ShardId=shard_id, **request
+        )["ShardIterator"]
+        return iterator
 
     def deliver(self, records: list[dict[str, Any]]) -> None:
         """Deliver records in batches; retry failures from the first failed record on."""

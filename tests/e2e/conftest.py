@@ -59,7 +59,8 @@ def _free_port() -> int:
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalServer]:
     port = _free_port()
     log_path = tmp_path_factory.mktemp("server") / "server.log"
-    env = {**os.environ, "HOST": "127.0.0.1", "PORT": str(port)}
+    # Unbuffered, so log lines reach the file as they are written.
+    env = {**os.environ, "HOST": "127.0.0.1", "PORT": str(port), "PYTHONUNBUFFERED": "1"}
     for name in ("DONATIONS_TABLE_NAME", "THANK_YOU_TOPIC_ARN", "AWS_ENDPOINT_URL"):
         env.pop(name, None)
     with log_path.open("w") as log:

@@ -184,3 +184,17 @@ def test_redrive_thanks_exactly_the_missed_donors_and_a_second_run_sends_nothing
     assert first.sent == 2
     assert second.sent == 0
     assert sorted(m["donor_id"] for m in delivered(inbox)) == ["missed-a", "missed-b"]
+
+
+def test_thank_yous_keep_flowing_after_a_replayed_request(
+    pump: StreamPump, inbox: ThankYouInbox
+) -> None:
+    record("donor-1", "10", idempotencyKey="request-1c9b55")
+    pump.drain()
+    record("donor-1", "10", idempotencyKey="request-1c9b55")  # cancelled transaction
+
+    record("donor-2")
+    record("donor-2")
+    pump.drain()
+
+    assert [m["donor_id"] for m in delivered(inbox)] == ["donor-2"]
