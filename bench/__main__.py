@@ -74,6 +74,7 @@ def print_cold(cold: dict[str, Any]) -> None:
         f" + first request {phases['first_request_ms']['median']:.1f} ms"
     )
     print(f"   floor     {spread(cold['floor_ms'], ' ms')}: strawberry, mangum, boto3 + 2 clients")
+    print(f"   peak memory after the first request: {spread(cold['handler_max_rss_mb'], ' MB')}")
     ok = cold["ratio"]["median"] <= cold["goal"]
     print(f"   ratio     {spread(cold['ratio'])} (goal ≤ {cold['goal']})  {_verdict(ok)}")
     print(

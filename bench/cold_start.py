@@ -77,10 +77,15 @@ def run_handler() -> dict[str, float]:
     served = time.perf_counter()
     if response["statusCode"] != 200 or '"donationCount":3' not in response["body"]:
         raise RuntimeError(f"first request failed: {response}")
+    import resource
+
     return {
         "import_ms": (imported - started) * 1e3,
         "build_ms": (built - imported) * 1e3,
         "first_request_ms": (served - built) * 1e3,
+        # Peak resident memory after the first request (Linux reports KiB): the footprint
+        # the memory size must hold.
+        "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
 
 
@@ -182,6 +187,7 @@ def measure_cold_start(*, runs: int = 7, without_bytecode_runs: int = 2) -> dict
             phase: summary([h[phase] for h in handlers], 1)
             for phase in ("import_ms", "build_ms", "first_request_ms")
         },
+        "handler_max_rss_mb": summary([h["max_rss_mb"] for h in handlers], 1),
         "floor_phases_ms": {
             phase: summary([f[phase] for f in floors], 1) for phase in ("import_ms", "build_ms")
         },

@@ -55,7 +55,7 @@ def test_count_is_one_read_and_a_thank_you_one_conditional_write_and_one_publish
 def test_cold_start_child_serves_its_first_request_without_network() -> None:
     phases = spawn("handler")
 
-    assert set(phases) == {"wall_ms", "import_ms", "build_ms", "first_request_ms"}
+    assert set(phases) == {"wall_ms", "import_ms", "build_ms", "first_request_ms", "max_rss_mb"}
     assert all(value > 0 for value in phases.values())
 
 
