@@ -8,6 +8,7 @@ stack trace under the same id.
 
 from __future__ import annotations
 
+import traceback
 from collections.abc import Iterator
 from typing import Any
 
@@ -43,7 +44,16 @@ def _is_client_error(error: GraphQLError) -> bool:
         return True
     # A variable value a scalar refused (say, "ten pounds" for a Decimal) fails before
     # execution, so it has no path.
-    return not error.path and isinstance(original, (StrawberryInputCoercionError, GraphQLError))
+    if not error.path and isinstance(original, (StrawberryInputCoercionError, GraphQLError)):
+        return True
+    return isinstance(original, GraphQLError) and _refused_argument(original)
+
+
+def _refused_argument(error: GraphQLError) -> bool:
+    # graphql-core checks a field's arguments just before calling its resolver, so an explicit
+    # null for `donations(first: Int! = 20)` fails with a path, like a resolver's own error.
+    frames = traceback.walk_tb(error.__traceback__)
+    return any(frame.f_code.co_name == "get_argument_values" for frame, _ in frames)
 
 
 def _is_unavailable(error: GraphQLError) -> bool:
@@ -58,7 +68,7 @@ def _code(error: GraphQLError) -> str:
     if "code" in extensions:
         return str(extensions["code"])
     if error.path:
-        return "BAD_REQUEST"
+        return "BAD_USER_INPUT" if isinstance(original, GraphQLError) else "BAD_REQUEST"
     if isinstance(error, GraphQLSyntaxError) or error.message.startswith("Syntax Error"):
         return "GRAPHQL_PARSE_FAILED"
     if isinstance(original, GraphQLError):

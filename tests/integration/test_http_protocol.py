@@ -310,3 +310,16 @@ def test_production_hides_graphiql_introspection_and_field_suggestions(
     assert "introspection" in type_query.json["errors"][0]["message"]
     assert "Did you mean" not in typo.json["errors"][0]["message"]
     assert graphql("{ __typename }").data == {"__typename": "Query"}
+
+
+def test_an_explicit_null_for_an_argument_with_a_default_is_a_client_error() -> None:
+    # Found by the fuzzer: graphql-core refuses it just before the resolver, with a path.
+    graphql(RECORD_DONATION_LEAN, DONATION)
+    query = (
+        'query($first: Int) { donor(id: "donor-http") { donations(first: $first) { __typename } } }'
+    )
+
+    response = graphql(query, {"first": None})
+
+    assert response.json["errors"][0]["extensions"] == {"code": "BAD_USER_INPUT"}
+    assert "first" in response.json["errors"][0]["message"]
