@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
@@ -28,6 +28,8 @@ from donations.local.stream_pump import StreamPump
 from tests.support.api import RECORD_DONATION_LEAN, count, graphql
 
 pytestmark = pytest.mark.usefixtures("aws")
+
+INJECTED: Counter[str] = Counter()  # faults injected across this module, reported at the end
 
 # donations.container.aws_client_config: standard mode, max_attempts=3 *retries*, so botocore
 # makes up to four tries of one call.
@@ -66,6 +68,11 @@ class Injector:
             return None
         self.injected += 1
         outcome = self.fault()
+        INJECTED[
+            type(outcome).__name__
+            if isinstance(outcome, Exception)
+            else outcome[1]["Error"]["Code"]
+        ] += 1
         if isinstance(outcome, Exception):
             raise outcome
         return outcome
@@ -108,6 +115,13 @@ class Faults:
     @property
     def injected(self) -> int:
         return sum(injector.injected for injector in self.injectors)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def report() -> Iterator[None]:
+    yield
+    summary = ", ".join(f"{n} {kind}" for kind, n in INJECTED.most_common())
+    print(f"\nfaults: {INJECTED.total()} injected ({summary})")  # noqa: T201
 
 
 @pytest.fixture
@@ -294,6 +308,7 @@ def test_a_storm_of_mixed_faults_never_loses_or_double_counts_a_donation(faults:
     for hook, handler in [("before-call", before_call), ("after-call", after_call)]:
         client.meta.events.unregister(f"{hook}.dynamodb.TransactWriteItems", handler)
     kinds = Counter(plan)
+    INJECTED.update({kind: n for kind, n in kinds.items() if kind != "ok"})
     assert sum(kinds.values()) - kinds["ok"] > 40
     assert recorded.total() == 40
     for donor in donors:
