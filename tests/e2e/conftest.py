@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import os
 import signal
@@ -17,13 +19,23 @@ from typing import Any
 import httpx
 import pytest
 
+from donations.constants import ENV_LOG_HASH_KEY
+
 ROOT = Path(__file__).resolve().parents[2]
+
+
+LOG_HASH_KEY = "e2e-log-hash-key"
 
 
 @dataclass
 class LocalServer:
     url: str
     log_path: Path
+
+    @staticmethod
+    def donor_ref(donor_id: str) -> str:
+        """How this server's logs name the donor (the keyed hash, with the fixture's key)."""
+        return hmac.new(LOG_HASH_KEY.encode(), donor_id.encode(), hashlib.sha256).hexdigest()[:16]
 
     @property
     def graphql_url(self) -> str:
@@ -60,7 +72,13 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalServer]:
     port = _free_port()
     log_path = tmp_path_factory.mktemp("server") / "server.log"
     # Unbuffered, so log lines reach the file as they are written.
-    env = {**os.environ, "HOST": "127.0.0.1", "PORT": str(port), "PYTHONUNBUFFERED": "1"}
+    env = {
+        **os.environ,
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+        "PYTHONUNBUFFERED": "1",
+        ENV_LOG_HASH_KEY: LOG_HASH_KEY,
+    }
     for name in ("DONATIONS_TABLE_NAME", "THANK_YOU_TOPIC_ARN", "AWS_ENDPOINT_URL"):
         env.pop(name, None)
     with log_path.open("w") as log:
