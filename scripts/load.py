@@ -11,7 +11,7 @@ replays), then checks that:
   the donor's log hash), none for the others, and donor { thankedAt } set. thankedAt alone
   could not show a duplicate: a second publish finds it already set.
 
-    uv run --frozen python -m scripts.load [--clients 20] [--requests 3000] [--donors 400]
+    uv run --frozen python -m scripts.load [--clients 20] [--requests 1000] [--donors 400]
 """
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ THANKED = "query Thanked($id: ID!) { donor(id: $id) { thankedAt } }"
 @dataclass(frozen=True)
 class LoadPlan:
     clients: int = 20
-    requests: int = 3000
+    requests: int = 1000
     donors: int = 400
     hot_donors: int = 3
     hot_share: float = 0.25
@@ -365,7 +365,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m scripts.load", description=__doc__)
     env = os.environ.get
     parser.add_argument("--clients", type=int, default=int(env("LOAD_CLIENTS", "20")))
-    parser.add_argument("--requests", type=int, default=int(env("LOAD_REQUESTS", "3000")))
+    parser.add_argument("--requests", type=int, default=int(env("LOAD_REQUESTS", "1000")))
     parser.add_argument("--donors", type=int, default=int(env("LOAD_DONORS", "400")))
     parser.add_argument("--hot-donors", type=int, default=3)
     parser.add_argument("--replay-share", type=float, default=0.05)
