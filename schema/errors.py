@@ -33,7 +33,9 @@ def bad_user_input(error: InvalidInputError) -> ClientFacingError:
     )
 
 
-SERVICE_UNAVAILABLE_MESSAGE = "The service is busy and nothing was changed; retry shortly."
+# After a timeout the write may have landed, so the safe advice is to retry with the same
+# idempotency key, which returns the original donation if it did.
+SERVICE_UNAVAILABLE_MESSAGE = "The service is busy; retry shortly with the same idempotency key."
 INTERNAL_ERROR_MESSAGE = "Internal server error. Quote the request id when reporting it."
 
 

@@ -150,7 +150,12 @@ class RecordDonationSuccess:
     replayed: bool = strawberry.field(
         description="True when this idempotency key had already recorded this donation."
     )
-    donor: Donor = strawberry.field(description="The donor's state after this donation.")
+    # Nullable on purpose: if reading the donor's state fails, the client must still see
+    # that the donation itself was recorded, rather than a null result it might retry.
+    donor: Donor | None = strawberry.field(
+        description="The donor's state after this donation; null if it could not be read "
+        "(the donation was still recorded)."
+    )
 
 
 @strawberry.type(description="The input broke one or more rules; nothing was recorded.")

@@ -21,7 +21,7 @@ import boto3
 import pytest
 from botocore.exceptions import ConnectTimeoutError, EndpointConnectionError, ReadTimeoutError
 
-from donations.container import services
+from donations.container import aws_client_config, services
 from donations.local.emulator import EmulatedResources
 from donations.local.inbox import ThankYouInbox
 from donations.local.stream_pump import StreamPump
@@ -31,9 +31,8 @@ pytestmark = pytest.mark.usefixtures("aws")
 
 INJECTED: Counter[str] = Counter()  # faults injected across this module, reported at the end
 
-# donations.container.aws_client_config: standard mode, max_attempts=3 *retries*, so botocore
-# makes up to four tries of one call.
-BOTOCORE_ATTEMPTS = 4
+# How many tries botocore makes of one call, as donations.container configures it.
+BOTOCORE_ATTEMPTS: int = aws_client_config().retries["total_max_attempts"]  # type: ignore[attr-defined]
 ENDPOINT = "https://dynamodb.eu-west-2.amazonaws.com"
 
 Reply = tuple[Any, dict[str, Any]]
