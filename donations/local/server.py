@@ -41,7 +41,8 @@ class RequestLogMiddleware:
         if not (0 < len(request_id) <= 128 and request_id.isprintable()):
             request_id = str(uuid.uuid4())
             scope["headers"] = [*scope.get("headers", []), (b"x-request-id", request_id.encode())]
-        logger.set_correlation_id(request_id)
+        # Per thread: the stream pump and the inbox log from their own threads meanwhile.
+        logger.thread_safe_append_keys(correlation_id=request_id)
         started = time.perf_counter()
         status = 500
 
@@ -64,6 +65,7 @@ class RequestLogMiddleware:
                     "duration_ms": round((time.perf_counter() - started) * 1000, 2),
                 },
             )
+            logger.thread_safe_remove_keys(["correlation_id"])
 
 
 class LocalStack:

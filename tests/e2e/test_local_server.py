@@ -105,6 +105,14 @@ def test_every_log_line_is_json_with_a_correlation_id(server: LocalServer) -> No
     )
 
     assert response.headers["x-request-id"] == "trace-me-123"
-    lines = [line for line in server.log_lines() if line.get("correlation_id") == "trace-me-123"]
+    # The request's log line is written just after the response has gone out.
+    deadline = time.monotonic() + 10
+    while True:
+        lines = [
+            line for line in server.log_lines() if line.get("correlation_id") == "trace-me-123"
+        ]
+        if lines or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
     assert lines
     assert all("level" in line and "timestamp" in line for line in lines)
