@@ -1,10 +1,10 @@
 """The Lambda asset: zipped and unzipped size, and what is in it.
 
 Built exactly as ``make synth`` builds it, by ``infra.bundling`` (locked runtime wheels for
-arm64, our code, boto3 left to the runtime); a bundle ``cdk synth`` already cached for the
-same inputs is measured instead of rebuilt. Run in its own interpreter
-(``python -m bench.asset``), because importing the CDK starts a Node.js process that should
-not share the machine with the timed measurements.
+arm64, our code, boto3 left to the runtime, bytecode when a local Python 3.13 exists); a bundle
+``cdk synth`` already cached for the same inputs is measured instead of rebuilt. Run in its own
+interpreter (``python -m bench.asset``), because importing the CDK starts a Node.js process that
+should not share the machine with the timed measurements.
 """
 
 from __future__ import annotations
@@ -71,14 +71,10 @@ def _build_with_infra(scratch: Path) -> tuple[Path, str]:
     from infra import bundling
     from infra.constructs.function import ARCHITECTURE, RUNTIME
 
-    recipe = bundling.BundleRecipe(
-        project_root=PROJECT_ROOT,
-        python_version=bundling.python_version_of(RUNTIME),
-        platform=bundling.platform_of(ARCHITECTURE),
-        bundle_boto3=False,
-    )
+    recipe = bundling.recipe_for(RUNTIME, ARCHITECTURE, project_root=PROJECT_ROOT)
     cached = PROJECT_ROOT / "cdk.out" / ".bundle-cache" / recipe.fingerprint()
-    label = f"infra.bundling, Python {recipe.python_version} {recipe.platform}"
+    compiled = f"bytecode by {recipe.bytecode.version}" if recipe.bytecode else "no bytecode"
+    label = f"infra.bundling, Python {recipe.python_version} {recipe.platform}, {compiled}"
     if cached.is_dir():
         return cached, f"{label} (cached by cdk synth)"
     uv = bundling._find_uv()
@@ -98,7 +94,7 @@ def _build_directly(scratch: Path) -> tuple[Path, str]:
     export += ["--no-emit-project", "--quiet", "--prune", "boto3", "--prune", "botocore"]
     subprocess.run([*export, "--output-file", str(requirements)], check=True, **run)
     install = [uv, "pip", "install", "--quiet", "--no-deps", "--only-binary", ":all:"]
-    install += ["--python-platform", "aarch64-manylinux2014", "--python-version", "3.14"]
+    install += ["--python-platform", "aarch64-manylinux2014", "--python-version", "3.13"]
     install += ["--target", str(scratch), "--requirement", str(requirements)]
     subprocess.run(install, check=True, **run)
     for source in ("handler.py", "donations", "schema", "resolvers"):
@@ -113,7 +109,7 @@ def _build_directly(scratch: Path) -> tuple[Path, str]:
             )
     for junk in list(scratch.rglob("__pycache__")) + list(scratch.glob("bin")):
         shutil.rmtree(junk, ignore_errors=True)
-    return scratch, "bench.asset (infra.bundling not importable), Python 3.14 arm64"
+    return scratch, "bench.asset (infra.bundling not importable), Python 3.13 arm64, no bytecode"
 
 
 def build_and_describe() -> dict[str, Any]:
