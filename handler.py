@@ -52,7 +52,9 @@ def api_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]
 def _processor() -> BatchProcessor:
     from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
 
-    return BatchProcessor(event_type=EventType.DynamoDBStreams)
+    # Report a batch whose every record failed like any other partial failure, instead of
+    # raising: the failure is then logged and counted, and Lambda retries the same records.
+    return BatchProcessor(event_type=EventType.DynamoDBStreams, raise_on_entire_batch_failure=False)
 
 
 @tracer.capture_method(capture_response=False)

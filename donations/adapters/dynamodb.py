@@ -35,7 +35,10 @@ Item = Mapping[str, Any]
 IDEMPOTENCY_SORT_KEY: Final = "IDEMPOTENCY"
 TOTAL_PREFIX: Final = "total#"
 LAST_REQUEST_ATTRIBUTE: Final = "lastRequestId"
-# Cancellation reasons that mean "try again" rather than "this request is wrong".
+THANK_YOU_MESSAGE_ID_ATTRIBUTE: Final = "thankYouMessageId"
+# Cancellation reasons that mean "try again" rather than "this request is wrong". They
+# arrive inside TransactionCanceledException, which botocore never retries, so this is
+# their only retry (unlike the error codes below).
 _TRANSIENT_REASONS: Final = frozenset(
     {"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded", "InternalError"}
 )
@@ -96,7 +99,7 @@ def donor_from_item(donor_id: str, item: Item | None) -> DonorSummary:
     if not item:
         return DonorSummary(donor_id)
     thanked_at = item.get(THANKED_AT_ATTRIBUTE)
-    message_id = item.get("thankYouMessageId")
+    message_id = item.get(THANK_YOU_MESSAGE_ID_ATTRIBUTE)
     return DonorSummary(
         donor_id=donor_id,
         donation_count=int(item.get(DONATION_COUNT_ATTRIBUTE, {"N": "0"})["N"]),
@@ -227,28 +230,45 @@ class DynamoDBDonationStore(DonationStore):
         }
 
     def mark_thanked(self, donor_id: str, thanked_at: datetime, message_id: str) -> bool:
-        try:
-            self._call(
-                lambda: self._client.update_item(
-                    TableName=self._table,
-                    Key=donor_key(donor_id),
-                    UpdateExpression="SET #thanked = :at, thankYouMessageId = :mid",
-                    ConditionExpression="attribute_exists(#pk) AND attribute_not_exists(#thanked)",
-                    ExpressionAttributeNames={
-                        "#pk": PARTITION_KEY,
-                        "#thanked": THANKED_AT_ATTRIBUTE,
-                    },
-                    ExpressionAttributeValues={
-                        ":at": {"S": thanked_at.isoformat()},
-                        ":mid": {"S": message_id},
-                    },
+        # The message is already out, so giving up here would make the redelivered record
+        # publish it again: retry conflicts with in-flight donations (which botocore does
+        # not retry) and storage that stays busy, with jitter. A retry of a mark that did
+        # land finds its own message id and counts as success.
+        for attempt in range(1, self._max_attempts + 1):
+            try:
+                self._call(
+                    lambda: self._client.update_item(
+                        TableName=self._table,
+                        Key=donor_key(donor_id),
+                        UpdateExpression="SET #thanked = :at, #mid = :mid",
+                        ConditionExpression=(
+                            "attribute_exists(#pk) AND "
+                            "(attribute_not_exists(#thanked) OR #mid = :mid)"
+                        ),
+                        ExpressionAttributeNames={
+                            "#pk": PARTITION_KEY,
+                            "#thanked": THANKED_AT_ATTRIBUTE,
+                            "#mid": THANK_YOU_MESSAGE_ID_ATTRIBUTE,
+                        },
+                        ExpressionAttributeValues={
+                            ":at": {"S": thanked_at.isoformat()},
+                            ":mid": {"S": message_id},
+                        },
+                    )
                 )
-            )
-        except ClientError as error:
-            if _error_code(error) == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+            except ClientError as error:
+                code = _error_code(error)
+                if code == "ConditionalCheckFailedException":
+                    return False
+                if code != "TransactionConflictException" or attempt == self._max_attempts:
+                    raise
+            except StoreUnavailableError:
+                if attempt == self._max_attempts:
+                    raise
+            else:
+                return True
+            self._sleep(self._backoff(attempt))
+        raise StoreUnavailableError("could not mark the donor thanked")
 
     def donors_awaiting_thanks(self, threshold: int) -> Iterator[DonorSummary]:
         # A full scan: fine for a runbook command that runs after an incident. At tens of

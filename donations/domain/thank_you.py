@@ -51,22 +51,24 @@ class ThankYouService:
         self._threshold = threshold
         self._clock = clock
 
-    @property
-    def threshold(self) -> int:
-        return self._threshold
-
     def handle(self, change: DonorChange) -> ThankYouResult:
         """Thank the donor if this change is the one that crossed the threshold."""
         if not crossed_threshold(change, self._threshold):
             return ThankYouResult(ThankYouOutcome.NOT_A_MILESTONE, change.donor_id, self._threshold)
-        return self._thank(change.donor_id)
+        return self.thank(change.donor_id)
+
+    def awaiting_thanks(self) -> Iterator[str]:
+        """The donors at or above the threshold who were never thanked."""
+        for donor in self._store.donors_awaiting_thanks(self._threshold):
+            yield donor.donor_id
 
     def redrive(self) -> Iterator[ThankYouResult]:
         """Thank every donor at or above the threshold who was never thanked."""
-        for donor in self._store.donors_awaiting_thanks(self._threshold):
-            yield self._thank(donor.donor_id)
+        for donor_id in self.awaiting_thanks():
+            yield self.thank(donor_id)
 
-    def _thank(self, donor_id: str) -> ThankYouResult:
+    def thank(self, donor_id: str) -> ThankYouResult:
+        """Send the donor their thank-you unless they already have it."""
         if self._store.donor(donor_id).thanked_at is not None:
             return ThankYouResult(ThankYouOutcome.ALREADY_THANKED, donor_id, self._threshold)
         message_id = self._sender.send(compose_thank_you(donor_id, self._threshold))

@@ -198,3 +198,47 @@ def test_thank_yous_keep_flowing_after_a_replayed_request(
     pump.drain()
 
     assert [m["donor_id"] for m in delivered(inbox)] == ["donor-2"]
+
+
+def test_a_mark_that_conflicts_with_a_donation_in_flight_is_retried_not_republished(
+    pump: StreamPump, inbox: ThankYouInbox
+) -> None:
+    conflicts = iter([True])
+
+    def conflict_once(**_: Any) -> None:
+        if next(conflicts, False):
+            raise ClientError(
+                {"Error": {"Code": "TransactionConflictException", "Message": "in flight"}},
+                "UpdateItem",
+            )
+
+    record("donor-1")
+    record("donor-1")
+    store = services().thank_you._store  # type: ignore[union-attr]
+    events = store._client.meta.events  # type: ignore[attr-defined]
+    events.register("before-call.dynamodb.UpdateItem", conflict_once, unique_id="conflict")
+    try:
+        pump.drain()
+    finally:
+        events.unregister("before-call.dynamodb.UpdateItem", unique_id="conflict")
+    pump.drain()
+
+    assert next(conflicts, "spent") == "spent"
+    assert [m["donor_id"] for m in delivered(inbox)] == ["donor-1"]
+    assert graphql('{ donor(id: "donor-1") { thankedAt } }').data["donor"]["thankedAt"]
+
+
+def test_a_batch_whose_every_record_fails_is_reported_not_raised(aws: EmulatedResources) -> None:
+    import handler
+
+    record("donor-1")
+    record("donor-1")
+    pump = StreamPump(aws.stream_arn, handler.thank_you_handler)
+    crossing = [r for r in pump.poll() if r["dynamodb"].get("OldImage", {}).get("donationCount")]
+
+    with sns_outage():
+        response = handler.thank_you_handler({"Records": crossing}, LocalLambdaContext())
+
+    assert response["batchItemFailures"] == [
+        {"itemIdentifier": crossing[0]["dynamodb"]["SequenceNumber"]}
+    ]
