@@ -7,13 +7,14 @@ import os
 import sys
 from collections.abc import Iterator, Mapping
 
-from donations.constants import ENV_STAGE, ENV_TABLE_NAME
+from donations.constants import ENV_LOG_HASH_KEY, ENV_STAGE, ENV_TABLE_NAME
 
 # What the API function sees in production (STAGE=prod: no GraphiQL, no introspection),
 # plus fake credentials so nothing can reach a real account from a benchmark.
 LAMBDA_LIKE_ENV: Mapping[str, str] = {
     ENV_STAGE: "prod",
     ENV_TABLE_NAME: "donations-bench",
+    ENV_LOG_HASH_KEY: "bench-log-hash-key",
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
     "AWS_SESSION_TOKEN": "testing",

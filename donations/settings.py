@@ -47,6 +47,10 @@ class Settings:
             raise SettingsError(f"{ENV_TABLE_NAME} must name the donations table")
         stage = env.get(ENV_STAGE, "dev").strip() or "dev"
         is_prod = stage == "prod"
+        log_hash_key = env.get(ENV_LOG_HASH_KEY, "")
+        if is_prod and not log_hash_key:
+            # Unkeyed, the hash of a guessable donor id can be reversed by trying ids.
+            raise SettingsError(f"{ENV_LOG_HASH_KEY} must be set in prod")
         return cls(
             table_name=table_name,
             topic_arn=env.get(ENV_TOPIC_ARN, "").strip() or None,
@@ -54,13 +58,8 @@ class Settings:
             stage=stage,
             graphiql=_flag(env, ENV_GRAPHIQL, default=not is_prod),
             introspection=_flag(env, ENV_INTROSPECTION, default=not is_prod),
-            log_hash_key=env.get(ENV_LOG_HASH_KEY, ""),
+            log_hash_key=log_hash_key,
         )
-
-    def require_topic(self) -> str:
-        if not self.topic_arn:
-            raise SettingsError(f"{ENV_TOPIC_ARN} must name the thank-you topic")
-        return self.topic_arn
 
 
 def _flag(env: Mapping[str, str], name: str, *, default: bool) -> bool:

@@ -78,6 +78,20 @@ def _code(error: GraphQLError) -> str:
     return "GRAPHQL_VALIDATION_FAILED"
 
 
+def describe(exception: BaseException) -> dict[str, Any]:
+    """Where an exception came from, without its message.
+
+    Exception messages can quote the values being processed (a coercion error names the
+    value it could not serialise, a donor's total for one), so a fault is logged as its
+    type and stack frames only; the request id leads to everything else.
+    """
+    frames = traceback.extract_tb(exception.__traceback__)
+    return {
+        "exception_name": type(exception).__name__,
+        "stack": [f"{frame.filename}:{frame.lineno} in {frame.name}" for frame in frames],
+    }
+
+
 def log_errors(errors: list[GraphQLError], request_id: str | None) -> None:
     """Log errors without the query text, variables or messages (they may hold donor data)."""
     for error in errors:
@@ -93,8 +107,11 @@ def log_errors(errors: list[GraphQLError], request_id: str | None) -> None:
         else:
             logger.error(
                 "graphql server error",
-                exc_info=error.original_error,
-                extra={"code": "INTERNAL_SERVER_ERROR", "request_id": request_id},
+                extra={
+                    "code": "INTERNAL_SERVER_ERROR",
+                    "request_id": request_id,
+                    **describe(error.original_error or error),
+                },
             )
             metrics.add_metric(name="ServerErrors", unit="Count", value=1)
 

@@ -34,7 +34,7 @@ from donations.domain.ledger import DonationLedger
 from donations.observability import logger
 from schema import build_schema
 from schema.context import Context
-from schema.errors import INTERNAL_ERROR_MESSAGE
+from schema.errors import INTERNAL_ERROR_MESSAGE, describe
 
 # The largest real request (recordDonation with every field and variables) is under 2 KB.
 # 64 KiB leaves room for hand-written queries while bounding JSON parsing long before
@@ -217,10 +217,11 @@ class DonationsGraphQL(GraphQL[Context, None]):
                 media_type=request.state.media_type,
                 headers=refusal.headers,
             )
-        except Exception:
-            # Strawberry or a hook failed outside GraphQL execution: the log gets the trace
-            # under the request id, the client only the id.
-            logger.exception("http server error", extra={"request_id": request_id})
+        except Exception as error:
+            # Strawberry or a hook failed outside GraphQL execution: the log gets where it
+            # failed under the request id (never the message, which may quote the body),
+            # the client only the id.
+            logger.error("http server error", extra={"request_id": request_id, **describe(error)})
             response = error_response(500, INTERNAL_ERROR_MESSAGE, request_id)
         await response(scope, receive, send)
 

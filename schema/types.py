@@ -23,13 +23,12 @@ DEFAULT_PAGE_SIZE = 20
 class Money:
     amount: Decimal = strawberry.field(description="In major units, e.g. 12.50.")
     currency: str = strawberry.field(description="ISO 4217 code.")
-    minor_units: int = strawberry.field(description="The same amount in minor units, e.g. 1250.")
+    # No integer minor-units field: GraphQL's Int is 32-bit, and a donor's lifetime total
+    # in pence (or a CLF gift in ten-thousandths) can exceed it.
 
     @staticmethod
     def from_domain(money: model.Money) -> Money:
-        return Money(
-            amount=money.as_decimal(), currency=money.currency, minor_units=money.minor_units
-        )
+        return Money(amount=money.as_decimal(), currency=money.currency)
 
 
 @strawberry.type(description="One recorded donation.")

@@ -46,8 +46,9 @@ class DonationLedger:
     ) -> RecordedDonation:
         """Validate and store a donation; a retry with the same key and payload is a replay.
 
-        Raises ``InvalidInputError``, ``IdempotencyKeyReusedError`` or
-        ``StoreUnavailableError``; in each case nothing was written.
+        Raises ``InvalidInputError`` or ``IdempotencyKeyReusedError`` (nothing was written),
+        or ``StoreUnavailableError`` (nothing was written, unless storage timed out after
+        accepting the write: a retry with the same idempotency key then replays it).
         """
         now = self._clock()
         new = validate_donation(request, now)

@@ -6,7 +6,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 from typing import Final
 
 from donations.domain.currencies import MINOR_UNITS
@@ -62,8 +62,9 @@ def _validate_amount(amount: Decimal, currency: str) -> list[FieldError]:
     if amount > MAX_AMOUNT:
         return [FieldError("amount", "TOO_LARGE", f"must not exceed {MAX_AMOUNT:,}")]
     places = MINOR_UNITS.get(currency)
-    exponent = amount.normalize().as_tuple().exponent
-    if places is not None and isinstance(exponent, int) and -exponent > places:
+    # Compare with the amount rounded to the currency's minor unit rather than normalising:
+    # normalize() underflows to 0 for something like 1E-1000027, which would then pass.
+    if places is not None and amount.quantize(Decimal(1).scaleb(-places), ROUND_DOWN) != amount:
         return [
             FieldError(
                 "amount",

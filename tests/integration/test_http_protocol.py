@@ -265,7 +265,10 @@ def test_an_unexpected_exception_is_a_generic_error_with_the_request_id(
     [logged] = [r for r in caplog.records if r.getMessage() == "graphql server error"]
     assert logged.levelname == "ERROR"
     assert logged.__dict__["request_id"] == "req-123"
-    assert logged.exc_info is not None  # the stack trace goes to the log, under the same id
+    # Where it failed goes to the log under the same id; the message (it may quote data) not.
+    assert logged.__dict__["exception_name"] == "KeyError"
+    assert logged.__dict__["stack"]
+    assert "secret" not in str(logged.__dict__)
 
 
 def test_a_fault_outside_execution_is_a_json_500_with_the_request_id(
@@ -298,6 +301,7 @@ def test_production_hides_graphiql_introspection_and_field_suggestions(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("STAGE", "prod")
+    monkeypatch.setenv("LOG_HASH_KEY", "prod-test-key")
 
     ide = invoke(http_api_event("http_api_graphql_get"))
     schema = graphql("{ __schema { queryType { name } } }")

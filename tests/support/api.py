@@ -16,7 +16,7 @@ mutation Record($input: RecordDonationInput!) {
     ... on RecordDonationSuccess {
       replayed
       donation { id donorId amount currency donatedAt recordedAt }
-      donor { id donationCount totals { amount currency minorUnits } thankedAt }
+      donor { id donationCount totals { amount currency } thankedAt }
     }
     ... on InvalidDonation { message errors { field code message } }
     ... on IdempotencyKeyReused { message idempotencyKey }

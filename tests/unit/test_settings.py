@@ -4,6 +4,7 @@ import pytest
 
 from donations.constants import (
     ENV_GRAPHIQL,
+    ENV_LOG_HASH_KEY,
     ENV_STAGE,
     ENV_TABLE_NAME,
     ENV_THANK_YOU_THRESHOLD,
@@ -22,11 +23,13 @@ def test_defaults_for_development() -> None:
 
 
 def test_production_turns_graphiql_and_introspection_off() -> None:
-    settings = Settings.from_env({ENV_TABLE_NAME: "t", ENV_STAGE: "prod", ENV_TOPIC_ARN: "arn"})
+    settings = Settings.from_env(
+        {ENV_TABLE_NAME: "t", ENV_STAGE: "prod", ENV_TOPIC_ARN: "arn", ENV_LOG_HASH_KEY: "k"}
+    )
 
     assert not settings.graphiql
     assert not settings.introspection
-    assert settings.require_topic() == "arn"
+    assert settings.topic_arn == "arn"
 
 
 @pytest.mark.parametrize(
@@ -36,6 +39,7 @@ def test_production_turns_graphiql_and_introspection_off() -> None:
         {ENV_TABLE_NAME: "t", ENV_THANK_YOU_THRESHOLD: "0"},
         {ENV_TABLE_NAME: "t", ENV_THANK_YOU_THRESHOLD: "two"},
         {ENV_TABLE_NAME: "t", ENV_GRAPHIQL: "maybe"},
+        {ENV_TABLE_NAME: "t", ENV_STAGE: "prod"},
     ],
 )
 def test_malformed_settings_stop_the_function_with_a_reason(env: dict[str, str]) -> None:

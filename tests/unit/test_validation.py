@@ -52,6 +52,8 @@ def test_trailing_zeros_do_not_count_as_decimals() -> None:
         ({"amount": Decimal("NaN")}, ("amount", "NOT_A_NUMBER")),
         ({"amount": Decimal("Infinity")}, ("amount", "NOT_A_NUMBER")),
         ({"amount": Decimal("1.005")}, ("amount", "TOO_MANY_DECIMALS")),
+        ({"amount": Decimal("1E-1000027")}, ("amount", "TOO_MANY_DECIMALS")),
+        ({"amount": Decimal("0.001")}, ("amount", "TOO_MANY_DECIMALS")),
         ({"amount": Decimal("1.5"), "currency": "JPY"}, ("amount", "TOO_MANY_DECIMALS")),
         ({"currency": "gbp"}, ("currency", "UNKNOWN_CURRENCY")),
         ({"currency": "XXX"}, ("currency", "UNKNOWN_CURRENCY")),
