@@ -23,12 +23,8 @@ import json
 import os
 import random
 import secrets
-import signal
-import socket
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
@@ -38,7 +34,8 @@ from typing import Any
 
 import httpx
 
-from donations.constants import DEFAULT_THANK_YOU_THRESHOLD, ENV_LOG_HASH_KEY, GRAPHQL_PATH
+from donations.constants import DEFAULT_THANK_YOU_THRESHOLD, GRAPHQL_PATH
+from donations.local.process import running_server
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -309,47 +306,11 @@ def report(plan: LoadPlan, result: LoadResult, check: Verification) -> str:
     return "\n".join(lines)
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 @contextlib.contextmanager
 def local_server(hash_key: str) -> Iterator[tuple[str, Path]]:
-    """`make run`'s server on a free port, its output in a log file; stopped on exit."""
-    port = _free_port()
-    log_path = Path(tempfile.mkdtemp(prefix="donations-load-")) / "server.log"
-    env = {**os.environ, "HOST": "127.0.0.1", "PORT": str(port), ENV_LOG_HASH_KEY: hash_key}
-    for name in ("DONATIONS_TABLE_NAME", "THANK_YOU_TOPIC_ARN", "AWS_ENDPOINT_URL"):
-        env.pop(name, None)
-    with log_path.open("w") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "donations.local.server"],
-            cwd=PROJECT_ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}{GRAPHQL_PATH}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.get(url, headers={"accept": "text/html"}, timeout=1)
-                break
-            except httpx.TransportError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"server did not start:\n{log_path.read_text()}") from None
-                time.sleep(0.2)
-        yield url, log_path
-    finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+    """`make run`'s server on a free port; yields its GraphQL URL and log file."""
+    with running_server(hash_key) as (base_url, log_path):
+        yield f"{base_url}{GRAPHQL_PATH}", log_path
 
 
 def read_log(log_path: Path) -> list[dict[str, Any]]:

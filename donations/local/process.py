@@ -1,0 +1,77 @@
+"""Runs `make run`'s server as a child process on a free port: for tests and `make load`."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+
+from donations.constants import (
+    ENV_AWS_ENDPOINT_URL,
+    ENV_LOG_HASH_KEY,
+    ENV_TABLE_NAME,
+    ENV_TOPIC_ARN,
+)
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@contextlib.contextmanager
+def running_server(hash_key: str, log_dir: Path | None = None) -> Iterator[tuple[str, Path]]:
+    """Start the emulated server; yield its base URL and log file; stop it with Ctrl-C."""
+    port = free_port()
+    log_path = (log_dir or Path(tempfile.mkdtemp(prefix="donations-server-"))) / "server.log"
+    env = {
+        **os.environ,
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+        # Unbuffered, so log lines reach the file as they are written.
+        "PYTHONUNBUFFERED": "1",
+        ENV_LOG_HASH_KEY: hash_key,
+    }
+    # Real-table settings would switch emulation off.
+    for name in (ENV_TABLE_NAME, ENV_TOPIC_ARN, ENV_AWS_ENDPOINT_URL):
+        env.pop(name, None)
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "donations.local.server"],
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                httpx.get(f"{base_url}/graphql", headers={"accept": "text/html"}, timeout=1)
+                break
+            except httpx.TransportError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"server did not start:\n{log_path.read_text()}") from None
+                time.sleep(0.2)
+        yield base_url, log_path
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
