@@ -40,7 +40,7 @@ node_modules/.installed: package.json package-lock.json
 
 deps: .venv/.synced
 
-run: .venv/.synced ## Serve the API and GraphiQL on http://$(HOST):$(PORT)/graphql (emulated AWS)
+run: .venv/.synced ## Serve the API and GraphiQL on http://127.0.0.1:8000/graphql (HOST=, PORT= to change)
 	@HOST=$(HOST) PORT=$(PORT) $(RUN) python -m donations.local.server
 
 test: .venv/.synced node_modules/.installed ## Run every test (unit, integration, infra, e2e)
