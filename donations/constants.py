@@ -45,3 +45,4 @@ OUTPUT_TOPIC_ARN: Final = "ThankYouTopicArn"
 OUTPUT_DLQ_URL: Final = "ThankYouDeadLetterQueueUrl"
 OUTPUT_LOG_HASH_KEY_SECRET_ARN: Final = "LogHashKeySecretArn"  # noqa: S105 - a name, not a secret
 OUTPUT_DASHBOARD_NAME: Final = "DashboardName"
+ENV_LOG_HASH_KEY_SECRET_ARN: Final = "LOG_HASH_KEY_SECRET_ARN"  # noqa: S105 - a name, not a secret

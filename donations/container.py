@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from donations.settings import Settings
 
@@ -37,6 +37,32 @@ def aws_client_config() -> object:
     )
 
 
+class LogHashKeyError(RuntimeError):
+    """The log-hash key could not be read; the function must not log with an unkeyed hash."""
+
+
+def fetch_log_hash_key(client: Any, secret_arn: str) -> str:
+    """The key from Secrets Manager, read once per container (never logged or put in errors).
+
+    The stack generates the secret as a plain string (``generate_secret_string`` without a
+    template, infra/stack.py), but whatever the string is, JSON included, it is used as the
+    key as-is: the same bytes the runbook's ``get-secret-value --query SecretString`` gives.
+    """
+    try:
+        key = client.get_secret_value(SecretId=secret_arn)["SecretString"]
+    except Exception as error:
+        # The failed call never returned the value, so neither this nor the chained error
+        # can carry it; the AWS error code (AccessDeniedException, ...) says what to fix.
+        code = getattr(error, "response", {}).get("Error", {}).get("Code", "")
+        reason = f"{type(error).__name__} {code}".strip()
+        raise LogHashKeyError(
+            f"could not read the log-hash key from Secrets Manager secret {secret_arn}: {reason}"
+        ) from error
+    if not isinstance(key, str) or not key:
+        raise LogHashKeyError(f"the log-hash key secret {secret_arn} has no string value")
+    return key
+
+
 def build_services(settings: Settings) -> Services:
     """Build everything a function needs. Called once per container, on first use."""
     import boto3
@@ -47,8 +73,15 @@ def build_services(settings: Settings) -> Services:
     from donations.domain.thank_you import ThankYouService
     from donations.observability import configure_donor_hashing
 
-    configure_donor_hashing(settings.log_hash_key)
     config = aws_client_config()
+    log_hash_key = settings.log_hash_key
+    if not log_hash_key and settings.log_hash_key_secret_arn:
+        # One extra client and call per cold start; the key then stays in this process only.
+        log_hash_key = fetch_log_hash_key(
+            boto3.client("secretsmanager", config=config),  # type: ignore[call-overload]
+            settings.log_hash_key_secret_arn,
+        )
+    configure_donor_hashing(log_hash_key)
     store = DynamoDBDonationStore(
         boto3.client("dynamodb", config=config),  # type: ignore[call-overload]
         settings.table_name,

@@ -6,7 +6,7 @@ any number of times: a donor already thanked is skipped, and each donor is marke
 as soon as their message is published.
 
     DONATIONS_TABLE_NAME=<table> THANK_YOU_TOPIC_ARN=<arn> THANK_YOU_THRESHOLD=<n> \\
-    LOG_HASH_KEY=<key> make redrive
+    LOG_HASH_KEY_SECRET_ARN=<LogHashKeySecretArn output> make redrive
 """
 
 from __future__ import annotations

@@ -14,6 +14,7 @@ from donations.constants import (
     ENV_GRAPHIQL,
     ENV_INTROSPECTION,
     ENV_LOG_HASH_KEY,
+    ENV_LOG_HASH_KEY_SECRET_ARN,
     ENV_STAGE,
     ENV_TABLE_NAME,
     ENV_THANK_YOU_THRESHOLD,
@@ -38,6 +39,8 @@ class Settings:
     introspection: bool = True
     # Keys the hash that stands for a donor id in logs; without it ids can't be linked.
     log_hash_key: str = ""
+    # Or where to fetch it at start-up (the deployed functions), so it isn't in their config.
+    log_hash_key_secret_arn: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -48,9 +51,12 @@ class Settings:
         stage = env.get(ENV_STAGE, "dev").strip() or "dev"
         is_prod = stage == "prod"
         log_hash_key = env.get(ENV_LOG_HASH_KEY, "")
-        if is_prod and not log_hash_key:
+        log_hash_key_secret_arn = env.get(ENV_LOG_HASH_KEY_SECRET_ARN, "").strip() or None
+        if is_prod and not (log_hash_key or log_hash_key_secret_arn):
             # Unkeyed, the hash of a guessable donor id can be reversed by trying ids.
-            raise SettingsError(f"{ENV_LOG_HASH_KEY} must be set in prod")
+            raise SettingsError(
+                f"either {ENV_LOG_HASH_KEY} or {ENV_LOG_HASH_KEY_SECRET_ARN} must be set in prod"
+            )
         return cls(
             table_name=table_name,
             topic_arn=env.get(ENV_TOPIC_ARN, "").strip() or None,
@@ -59,6 +65,7 @@ class Settings:
             graphiql=_flag(env, ENV_GRAPHIQL, default=not is_prod),
             introspection=_flag(env, ENV_INTROSPECTION, default=not is_prod),
             log_hash_key=log_hash_key,
+            log_hash_key_secret_arn=log_hash_key_secret_arn,
         )
 
 

@@ -56,9 +56,9 @@ class DonationsStack(Stack):
         )
         common_environment = {
             **powertools_environment(config.stage.value),
-            # Resolved by CloudFormation at deploy time: the value never enters the template
-            # or the repository, and Lambda encrypts environment variables at rest.
-            constants.ENV_LOG_HASH_KEY: self.log_hash_key.secret_value.unsafe_unwrap(),
+            # The ARN, not the value: each function reads the key at start-up (granted
+            # below), so lambda:GetFunctionConfiguration can't reveal it.
+            constants.ENV_LOG_HASH_KEY_SECRET_ARN: self.log_hash_key.secret_arn,
         }
 
         self.data = DonationsData(
@@ -85,6 +85,8 @@ class DonationsStack(Stack):
             code=code,
             common_environment=common_environment,
         )
+        for function in (self.thanks.function.function, self.api.function.function):
+            self.log_hash_key.grant_read(function)
         self.monitoring = Monitoring(
             self,
             "Monitoring",

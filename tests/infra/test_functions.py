@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from aws_cdk.assertions import Match
 
 from donations import constants
 from infra.bundling import python_version_of
 from infra.constructs.function import RUNTIME
-from tests.infra.conftest import Synthesis
+from tests.infra.conftest import Synthesis, dumps
 
 HANDLERS = (constants.API_HANDLER, constants.THANK_YOU_HANDLER)
 API_GATEWAY_HARD_TIMEOUT_S = 29
@@ -81,10 +83,10 @@ def test_each_function_gets_the_shared_observability_settings(
                         "POWERTOOLS_TRACER_CAPTURE_RESPONSE": "false",
                         constants.ENV_STAGE: every_stage.stack.node.try_get_context("stage"),
                         constants.ENV_TABLE_NAME: {"Ref": Match.string_like_regexp("Table")},
-                        # A dynamic reference: the key is resolved at deploy, never in git.
-                        constants.ENV_LOG_HASH_KEY: Match.object_like(
-                            {"Fn::Join": Match.any_value()}
-                        ),
+                        # Where to read the key at start-up; never the key itself.
+                        constants.ENV_LOG_HASH_KEY_SECRET_ARN: {
+                            "Ref": Match.string_like_regexp("LogHashKey")
+                        },
                     }
                 )
             },
@@ -92,10 +94,29 @@ def test_each_function_gets_the_shared_observability_settings(
     )
 
 
-def test_the_log_hash_key_is_a_secrets_manager_dynamic_reference(dev: Synthesis) -> None:
-    variables = dev.function(constants.API_HANDLER)["Environment"]["Variables"]
-    rendered = str(variables[constants.ENV_LOG_HASH_KEY])
-    assert "{{resolve:secretsmanager:" in rendered
+@pytest.mark.parametrize("handler", HANDLERS)
+def test_the_log_hash_key_is_read_at_start_up_not_passed_in_the_environment(
+    every_stage: Synthesis, handler: str
+) -> None:
+    variables = every_stage.function(handler)["Environment"]["Variables"]
+    # lambda:GetFunctionConfiguration shows the environment: it must hold no secret.
+    assert constants.ENV_LOG_HASH_KEY not in variables
+    assert "{{resolve:secretsmanager" not in dumps(variables)
+    secret_ref = variables[constants.ENV_LOG_HASH_KEY_SECRET_ARN]
+    (secret_id,) = every_stage.resources("AWS::SecretsManager::Secret")
+    assert secret_ref == {"Ref": secret_id}
+    reads = [
+        statement
+        for statement in every_stage.role_statements(handler)
+        if "secretsmanager:GetSecretValue" in _actions(statement)
+    ]
+    assert reads, "the function's role must be able to read the log-hash key"
+    assert all(statement["Resource"] == secret_ref for statement in reads)
+
+
+def _actions(statement: dict[str, Any]) -> set[str]:
+    action = statement["Action"]
+    return {action} if isinstance(action, str) else set(action)
 
 
 def test_graphiql_and_introspection_are_on_in_dev_and_off_in_prod(

@@ -5,6 +5,7 @@ import pytest
 from donations.constants import (
     ENV_GRAPHIQL,
     ENV_LOG_HASH_KEY,
+    ENV_LOG_HASH_KEY_SECRET_ARN,
     ENV_STAGE,
     ENV_TABLE_NAME,
     ENV_THANK_YOU_THRESHOLD,
@@ -30,6 +31,21 @@ def test_production_turns_graphiql_and_introspection_off() -> None:
     assert not settings.graphiql
     assert not settings.introspection
     assert settings.topic_arn == "arn"
+
+
+def test_production_accepts_the_log_hash_key_secret_arn_instead_of_the_key() -> None:
+    arn = "arn:aws:secretsmanager:eu-west-2:123456789012:secret:LogHashKey-abc123"
+    settings = Settings.from_env(
+        {ENV_TABLE_NAME: "t", ENV_STAGE: "prod", ENV_LOG_HASH_KEY_SECRET_ARN: arn}
+    )
+
+    assert settings.log_hash_key == ""
+    assert settings.log_hash_key_secret_arn == arn
+
+
+def test_production_without_either_log_hash_setting_names_both() -> None:
+    with pytest.raises(SettingsError, match=f"{ENV_LOG_HASH_KEY} or {ENV_LOG_HASH_KEY_SECRET_ARN}"):
+        Settings.from_env({ENV_TABLE_NAME: "t", ENV_STAGE: "prod"})
 
 
 @pytest.mark.parametrize(
