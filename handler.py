@@ -15,7 +15,7 @@ from mangum import Mangum
 
 from donations.container import services
 from donations.observability import donor_ref, logger, metrics, tracer
-from schema.http import TEXT_MIME_TYPES, create_app
+from schema.http import TEXT_MIME_TYPES, create_service_app
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.batch import BatchProcessor
@@ -26,14 +26,8 @@ if TYPE_CHECKING:
 
 @functools.cache
 def _api() -> Mangum:
-    settings = services().settings
-    app = create_app(
-        lambda: services().ledger,
-        graphiql=settings.graphiql,
-        introspection=settings.introspection,
-    )
     # Strawberry's app has no lifespan events; "auto" would log an error on every call.
-    return Mangum(app, lifespan="off", text_mime_types=[*TEXT_MIME_TYPES])
+    return Mangum(create_service_app(), lifespan="off", text_mime_types=[*TEXT_MIME_TYPES])
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -51,6 +51,7 @@ def in_memory_handler() -> Iterator[Any]:
     """The real handler module with an in-memory store in its composition root."""
     with environment({**LAMBDA_LIKE_ENV, ENV_TOPIC_ARN: None}):
         import handler
+        from donations import container
         from donations.adapters.memory import InMemoryDonationStore
         from donations.container import Services
         from donations.domain.ledger import DonationLedger
@@ -59,13 +60,14 @@ def in_memory_handler() -> Iterator[Any]:
         store = InMemoryDonationStore()
         ledger = DonationLedger(store)
         composed = Services(Settings.from_env(), ledger, None)
-        original = handler.services
-        handler.services = lambda: composed
+        original = container.services
+        # Both names: the app reads the composition root's, the stream consumer its own.
+        container.services = handler.services = lambda: composed
         handler._api.cache_clear()
         try:
             yield handler, ledger
         finally:
-            handler.services = original
+            container.services = handler.services = original
             handler._api.cache_clear()
 
 

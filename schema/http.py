@@ -59,6 +59,11 @@ _STATUS_CODES: Final = {
 }
 
 
+def is_usable_request_id(value: str) -> bool:
+    """A caller's X-Request-Id we can log and echo: short, printable ASCII."""
+    return 0 < len(value) <= 128 and value.isascii() and value.isprintable()
+
+
 def request_id_of(request: Request | WebSocket) -> str:
     """The API Gateway request id under Lambda, else the caller's X-Request-Id, else a new one."""
     event: dict[str, Any] | None = request.scope.get("aws.event")
@@ -67,7 +72,7 @@ def request_id_of(request: Request | WebSocket) -> str:
         if gateway_id:
             return str(gateway_id)
     header = request.headers.get("x-request-id", "")
-    if 0 < len(header) <= 128 and header.isascii() and header.isprintable():
+    if is_usable_request_id(header):
         return header
     return str(uuid.uuid4())
 
@@ -292,6 +297,16 @@ class DonationsGraphQL(GraphQL[Context, None]):
             if isinstance(response_data, dict) and "data" not in response_data:
                 response.status_code = _request_error_status(response_data)
         return response
+
+
+def create_service_app() -> DonationsGraphQL:
+    """The app wired to this container's services and stage settings (Lambda and `make run`)."""
+    from donations.container import services
+
+    settings = services().settings
+    return create_app(
+        lambda: services().ledger, graphiql=settings.graphiql, introspection=settings.introspection
+    )
 
 
 def create_app(

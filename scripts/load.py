@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
 import os
 import random
 import secrets
@@ -35,7 +34,7 @@ from typing import Any
 import httpx
 
 from donations.constants import DEFAULT_THANK_YOU_THRESHOLD, GRAPHQL_PATH
-from donations.local.process import running_server
+from donations.local.process import read_json_log, running_server
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -313,15 +312,6 @@ def local_server(hash_key: str) -> Iterator[tuple[str, Path]]:
         yield f"{base_url}{GRAPHQL_PATH}", log_path
 
 
-def read_log(log_path: Path) -> list[dict[str, Any]]:
-    lines = []
-    for raw in log_path.read_text().splitlines():
-        if raw.startswith("{"):
-            with contextlib.suppress(json.JSONDecodeError):
-                lines.append(json.loads(raw))
-    return lines
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m scripts.load", description=__doc__)
     env = os.environ.get
@@ -344,7 +334,7 @@ def main(argv: list[str] | None = None) -> int:
     with local_server(hash_key) as (url, log_path):
         print(f"Local server at {url} (log: {log_path})")
         result = asyncio.run(run_load(url, plan))
-        check = verify(url, result, lambda: read_log(log_path), hash_key)
+        check = verify(url, result, lambda: read_json_log(log_path), hash_key)
     print(report(plan, result, check))
     failed = sum(result.errors.values()) + len(result.uncertain) + check.mismatches
     return 1 if failed + result.replay_mismatches else 0

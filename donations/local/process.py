@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import socket
@@ -12,6 +13,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -30,6 +32,16 @@ def free_port() -> int:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
         return port
+
+
+def read_json_log(log_path: Path) -> list[dict[str, Any]]:
+    """Every JSON line of a server log; a line still being written is skipped."""
+    lines = []
+    for raw in log_path.read_text().splitlines():
+        if raw.startswith("{"):
+            with contextlib.suppress(json.JSONDecodeError):
+                lines.append(json.loads(raw))
+    return lines
 
 
 @contextlib.contextmanager

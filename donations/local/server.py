@@ -19,6 +19,7 @@ from typing import Any
 
 from donations.constants import ENV_AWS_ENDPOINT_URL, ENV_TABLE_NAME, GRAPHQL_PATH
 from donations.observability import logger
+from schema.http import is_usable_request_id
 
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
@@ -38,7 +39,7 @@ class RequestLogMiddleware:
             return
         headers = dict(scope.get("headers", []))
         request_id = headers.get(b"x-request-id", b"").decode("latin-1")
-        if not (0 < len(request_id) <= 128 and request_id.isprintable()):
+        if not is_usable_request_id(request_id):
             request_id = str(uuid.uuid4())
             scope["headers"] = [*scope.get("headers", []), (b"x-request-id", request_id.encode())]
         # Per thread: the stream pump and the inbox log from their own threads meanwhile.
@@ -112,14 +113,9 @@ def emulating() -> bool:
 
 
 def build_asgi_app() -> ASGIApp:
-    from donations.container import services
-    from schema.http import create_app
+    from schema.http import create_service_app
 
-    settings = services().settings
-    app = create_app(
-        lambda: services().ledger, graphiql=settings.graphiql, introspection=settings.introspection
-    )
-    return RequestLogMiddleware(app)
+    return RequestLogMiddleware(create_service_app())
 
 
 def main() -> int:

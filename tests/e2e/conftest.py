@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -13,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from donations.local.process import running_server
+from donations.local.process import read_json_log, running_server
 
 ROOT = Path(__file__).resolve().parents[2]
 LOG_HASH_KEY = "e2e-log-hash-key"
@@ -35,11 +34,7 @@ class LocalServer:
 
     def log_lines(self) -> list[dict[str, Any]]:
         """Every JSON line the server has logged so far."""
-        lines = []
-        for raw in self.log_path.read_text().splitlines():
-            if raw.startswith("{"):
-                lines.append(json.loads(raw))
-        return lines
+        return read_json_log(self.log_path)
 
     def wait_for_log(
         self, message: str, count: int = 1, timeout: float = 10.0

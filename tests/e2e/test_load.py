@@ -7,7 +7,8 @@ import secrets
 
 import pytest
 
-from scripts.load import LoadPlan, local_server, read_log, report, run_load, verify
+from donations.local.process import read_json_log
+from scripts.load import LoadPlan, local_server, report, run_load, verify
 
 
 @pytest.mark.slow
@@ -19,7 +20,7 @@ def test_bounded_load_loses_no_donation_and_thanks_each_donor_once() -> None:
 
     with local_server(hash_key) as (url, log_path):
         result = asyncio.run(run_load(url, plan))
-        check = verify(url, result, lambda: read_log(log_path), hash_key)
+        check = verify(url, result, lambda: read_json_log(log_path), hash_key)
 
     summary = report(plan, result, check)
     assert result.requests >= 200, summary
