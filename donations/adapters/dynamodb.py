@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import random
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -161,28 +162,27 @@ class DynamoDBDonationStore(DonationStore):
     ) -> None:
         items = self._transaction(donation, fingerprint, correlation_id)
         for attempt in range(1, self._max_attempts + 1):
+            write = functools.partial(
+                self._client.transact_write_items,
+                TransactItems=items,
+                # Makes botocore's own retries of this call (say, after a timeout whose
+                # write did land) idempotent on DynamoDB's side for ten minutes.
+                ClientRequestToken=f"{donation.id.replace('-', '')}-{attempt}",
+            )
             try:
-                self._client.transact_write_items(
-                    TransactItems=items,
-                    # Makes botocore's own retries of this call (say, after a timeout whose
-                    # write did land) idempotent on DynamoDB's side for ten minutes.
-                    ClientRequestToken=f"{donation.id.replace('-', '')}-{attempt}",
-                )
+                # Throttling that outlasted botocore's retries, and an unreachable endpoint,
+                # come out of _call as StoreUnavailableError: retrying them again here would
+                # multiply the load on a table that is over its capacity.
+                self._call(write)
             except ClientError as error:
                 reasons = self._cancellation_reasons(error)
                 if donation.idempotency_key and reasons[:1] == ["ConditionalCheckFailed"]:
                     raise self._duplicate(error, donation.idempotency_key) from None
-                if _error_code(error) in _UNAVAILABLE_CODES:
-                    # botocore has retried these already; retrying them again here would
-                    # multiply the load on a table that is over its capacity.
-                    raise StoreUnavailableError(_error_code(error)) from error
                 if not any(reason in _TRANSIENT_REASONS for reason in reasons):
                     raise
                 if attempt == self._max_attempts:
                     raise StoreUnavailableError("donor is busy; retries exhausted") from error
                 self._sleep(self._backoff(attempt))
-            except BotoCoreError as error:
-                raise StoreUnavailableError("DynamoDB unreachable") from error
             else:
                 return
 
