@@ -41,7 +41,7 @@ node_modules/.installed: package.json package-lock.json
 deps: .venv/.synced
 
 run: .venv/.synced ## Serve the API and GraphiQL on http://127.0.0.1:8000/graphql (HOST=, PORT= to change)
-	@HOST=$(HOST) PORT=$(PORT) $(RUN) python -m donations.local.server
+	@HOST=$(HOST) PORT=$(PORT) $(RUN) python -m local.server
 
 test: .venv/.synced node_modules/.installed ## Run every test (unit, integration, infra, e2e)
 	@$(RUN) pytest
@@ -82,7 +82,7 @@ smoke: .venv/.synced ## Check a live endpoint: make smoke URL=https://.../graphq
 	@$(RUN) python -m scripts.smoke "$(URL)"
 
 redrive: .venv/.synced ## Thank donors who crossed the threshold but were never thanked
-	@$(RUN) python -m donations.redrive $(ARGS)
+	@$(RUN) python -m scripts.redrive $(ARGS)
 
 clean: ## Remove build output and caches (keeps .venv)
 	@rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache .hypothesis bench/results

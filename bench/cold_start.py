@@ -48,7 +48,7 @@ def _answer_without_network(request: Any, **_: Any) -> Any:
 
 def _first_request_event() -> dict[str, Any]:
     event: dict[str, Any] = json.loads(
-        (PROJECT_ROOT / "tests" / "events" / "http_api_graphql_post.json").read_text()
+        (PROJECT_ROOT / "local" / "events" / "http_api_graphql_post.json").read_text()
     )
     event["body"] = json.dumps(
         {
@@ -71,7 +71,7 @@ def run_handler() -> dict[str, float]:
     boto3.DEFAULT_SESSION.events.register("before-send.dynamodb", _answer_without_network)
     handler._api()
     built = time.perf_counter()
-    from donations.local.lambda_context import LocalLambdaContext
+    from local.lambda_context import LocalLambdaContext
 
     response = handler.api_handler(_first_request_event(), LocalLambdaContext())
     served = time.perf_counter()

@@ -97,8 +97,8 @@ def emulated_service() -> Iterator[tuple[Any, Any, RequestLog]]:
 
     import handler
     from donations.container import services
-    from donations.local.emulator import create_resources
-    from donations.local.stream_pump import StreamPump
+    from local.emulator import create_resources
+    from local.stream_pump import StreamPump
 
     log = RequestLog()
     previous_session = boto3.DEFAULT_SESSION
@@ -122,8 +122,8 @@ def emulated_service() -> Iterator[tuple[Any, Any, RequestLog]]:
 def _graphql(handler: Any, document: str, variables: dict[str, Any]) -> dict[str, Any]:
     import json
 
-    from donations.local.lambda_context import LocalLambdaContext
-    from tests.support.events import graphql_event
+    from local.lambda_context import LocalLambdaContext
+    from local.lambda_events import graphql_event
 
     response = handler.api_handler(graphql_event(document, variables), LocalLambdaContext())
     body: dict[str, Any] = json.loads(response["body"])

@@ -52,10 +52,10 @@ def in_memory_handler() -> Iterator[Any]:
     with environment({**LAMBDA_LIKE_ENV, ENV_TOPIC_ARN: None}):
         import handler
         from donations import container
-        from donations.adapters.memory import InMemoryDonationStore
         from donations.container import Services
         from donations.domain.ledger import DonationLedger
         from donations.settings import Settings
+        from tests.support.memory import InMemoryDonationStore
 
         store = InMemoryDonationStore()
         ledger = DonationLedger(store)
@@ -88,13 +88,13 @@ def _seed(ledger: Any) -> None:
 
 
 def _events(operation: Operation, start: int, count: int) -> list[dict[str, Any]]:
-    from tests.support.events import graphql_event
+    from local.lambda_events import graphql_event
 
     return [graphql_event(operation.document, operation.variables(start + i)) for i in range(count)]
 
 
 def _time_handler(handler: Any, events: list[dict[str, Any]]) -> float:
-    from donations.local.lambda_context import LocalLambdaContext
+    from local.lambda_context import LocalLambdaContext
 
     context = LocalLambdaContext()
     api_handler = handler.api_handler

@@ -35,10 +35,10 @@ from aws_cdk import aws_lambda as lambda_
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
-# What the functions import. donations/local is the laptop dev server (uvicorn, moto): it is
-# never imported by handler.py and would drag test-only code into production.
+# What the functions import: the runtime packages only. The dev harness (local/), tests,
+# bench and scripts live outside them, so nothing needs excluding by name.
 RUNTIME_SOURCES: tuple[str, ...] = ("handler.py", "donations", "schema", "resolvers")
-EXCLUDED_SOURCES: tuple[str, ...] = ("donations/local",)
+EXCLUDED_SOURCES: tuple[str, ...] = ()
 
 # boto3/botocore/s3transfer (and urllib3, which only botocore needs) are left out: every Python
 # Lambda runtime ships them, and botocore alone is ~25 MB unzipped, which would blow the 3 MB

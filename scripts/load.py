@@ -1,6 +1,6 @@
 """`make load`: drive the local server with a bounded load, then check every count.
 
-Starts `python -m donations.local.server` (emulated DynamoDB, stream and SNS) on a free
+Starts `python -m local.server` (emulated DynamoDB, stream and SNS) on a free
 port, sends a mix of recordDonation / donationCount / donor requests from concurrent
 clients (many donors, a few very hot ones, an idempotency key on every donation, some
 replays), then checks that:
@@ -34,7 +34,7 @@ from typing import Any
 import httpx
 
 from donations.constants import DEFAULT_THANK_YOU_THRESHOLD, GRAPHQL_PATH
-from donations.local.process import read_json_log, running_server
+from local.process import read_json_log, running_server
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 

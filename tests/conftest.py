@@ -29,7 +29,7 @@ def aws() -> Iterator[object]:
 
     import handler
     from donations.container import services
-    from donations.local.emulator import create_resources
+    from local.emulator import create_resources
 
     with mock_aws():
         resources = create_resources("donations-test")

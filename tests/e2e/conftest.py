@@ -1,4 +1,4 @@
-"""Starts the real `make run` server (python -m donations.local.server) on a free port."""
+"""Starts the real `make run` server (python -m local.server) on a free port."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from donations.local.process import read_json_log, running_server
+from local.process import read_json_log, running_server
 
 ROOT = Path(__file__).resolve().parents[2]
 LOG_HASH_KEY = "e2e-log-hash-key"

@@ -7,7 +7,7 @@ import secrets
 
 import pytest
 
-from donations.local.process import read_json_log
+from local.process import read_json_log
 from scripts.load import LoadPlan, local_server, report, run_load, verify
 
 

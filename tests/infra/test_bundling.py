@@ -55,7 +55,8 @@ def test_the_asset_holds_the_service_code_and_its_runtime_dependencies(asset: Pa
 
 def test_the_asset_leaves_out_dev_tools_the_dev_server_and_the_sdk(asset: Path) -> None:
     for absent in (
-        "donations/local",
+        "local",
+        "scripts",
         "tests",
         "moto",
         "pytest",
@@ -176,7 +177,7 @@ def _project(tmp_path: Path) -> Path:
         if source.endswith(".py"):
             target.write_text("def api_handler(event, context): ...\n")
         else:
-            (target / "local").mkdir(parents=True)
+            target.mkdir(parents=True)
             (target / "__init__.py").write_text("")
     shutil.copy(ROOT / "uv.lock", tmp_path / "uv.lock")
     return tmp_path
@@ -198,12 +199,13 @@ def _recipe(
     )
 
 
-def test_the_asset_hash_follows_the_code_and_the_lock_but_not_the_dev_server(
+def test_the_asset_hash_follows_the_code_and_the_lock_but_not_the_dev_harness(
     tmp_path: Path,
 ) -> None:
     root = _project(tmp_path)
     before = _recipe(root).fingerprint()
-    (root / "donations" / "local" / "server.py").write_text("print('dev only')\n")
+    (root / "local").mkdir()
+    (root / "local" / "server.py").write_text("print('dev only')\n")
     (root / "donations" / "__pycache__").mkdir()
     (root / "donations" / "__pycache__" / "x.cpython-311.pyc").write_bytes(b"\0")
     assert _recipe(root).fingerprint() == before

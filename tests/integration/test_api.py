@@ -7,8 +7,8 @@ from typing import Any
 import boto3
 import pytest
 
+from local.lambda_events import http_api_event
 from tests.support.api import count, graphql, invoke, record
-from tests.support.events import http_api_event
 
 pytestmark = pytest.mark.usefixtures("aws")
 

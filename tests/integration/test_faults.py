@@ -22,9 +22,9 @@ import pytest
 from botocore.exceptions import ConnectTimeoutError, EndpointConnectionError, ReadTimeoutError
 
 from donations.container import aws_client_config, services
-from donations.local.emulator import EmulatedResources
-from donations.local.inbox import ThankYouInbox
-from donations.local.stream_pump import StreamPump
+from local.emulator import EmulatedResources
+from local.inbox import ThankYouInbox
+from local.stream_pump import StreamPump
 from tests.support.api import RECORD_DONATION_LEAN, count, graphql
 
 pytestmark = pytest.mark.usefixtures("aws")

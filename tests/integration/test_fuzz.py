@@ -37,9 +37,9 @@ from graphql.execution.values import get_variable_values
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from local.lambda_events import graphql_event
 from schema import schema as server_schema
 from tests.support.api import RECORD_DONATION, ApiResponse, invoke
-from tests.support.events import graphql_event
 
 FUZZ_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "100"))
 SDL = str(server_schema)

@@ -9,8 +9,8 @@ from typing import Any
 import boto3
 import pytest
 
+from local.lambda_events import graphql_event, http_api_event
 from tests.support.api import RECORD_DONATION_LEAN, ApiResponse, graphql, invoke
-from tests.support.events import graphql_event, http_api_event
 
 pytestmark = pytest.mark.usefixtures("aws")
 

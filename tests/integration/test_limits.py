@@ -13,11 +13,11 @@ import graphql
 import httpx
 import pytest
 
+from local.lambda_events import http_api_event
 from schema import MAX_ALIASES, MAX_QUERY_DEPTH, MAX_TOKENS, OperationLimits
 from schema.http import MAX_BODY_BYTES
 from tests.support.api import RECORD_DONATION_LEAN, ApiResponse, invoke
 from tests.support.api import graphql as send
-from tests.support.events import http_api_event
 
 DONATION = {"input": {"donorId": "donor-limits", "amount": "5.00"}}
 
@@ -256,7 +256,7 @@ def local_url(aws: Any) -> Iterator[str]:
     """The ASGI app served by a real uvicorn on 127.0.0.1, against the emulated table."""
     import uvicorn
 
-    from donations.local.server import build_asgi_app
+    from local.server import build_asgi_app
 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

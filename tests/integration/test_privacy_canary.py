@@ -23,12 +23,12 @@ import httpx
 import pytest
 
 from donations.container import services
-from donations.local.emulator import EmulatedResources
-from donations.local.inbox import ThankYouInbox
-from donations.local.stream_pump import StreamPump
 from donations.observability import donor_ref, logger
+from local.emulator import EmulatedResources
+from local.inbox import ThankYouInbox
+from local.lambda_events import http_api_event
+from local.stream_pump import StreamPump
 from tests.support.api import DONATION_COUNT, RECORD_DONATION, graphql, invoke, record
-from tests.support.events import http_api_event
 
 DONOR = "canary-donor-7f3a"
 EMAIL = "jane.doe+canary@example.org"
@@ -79,12 +79,12 @@ def local_server() -> Iterator[str]:
     """`make run`'s app (with its request log) on a real uvicorn, on 127.0.0.1."""
     import uvicorn
 
-    from donations.local.server import build_asgi_app
+    from local.server import build_asgi_app
 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    # As donations.local.server.main() runs it: no access log (it would print query strings).
+    # As local.server.main() runs it: no access log (it would print query strings).
     config = uvicorn.Config(
         build_asgi_app(),
         host="127.0.0.1",

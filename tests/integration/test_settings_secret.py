@@ -13,8 +13,8 @@ import pytest
 
 from donations.constants import ENV_LOG_HASH_KEY, ENV_LOG_HASH_KEY_SECRET_ARN
 from donations.container import LogHashKeyError, services
-from donations.local.emulator import EmulatedResources
 from donations.observability import configure_donor_hashing, donor_ref
+from local.emulator import EmulatedResources
 
 
 def _expected_ref(key: str, donor_id: str) -> str:

@@ -12,10 +12,10 @@ import pytest
 from botocore.exceptions import ClientError
 
 from donations.container import services
-from donations.local.emulator import EmulatedResources
-from donations.local.inbox import ThankYouInbox
-from donations.local.lambda_context import LocalLambdaContext
-from donations.local.stream_pump import StreamPump
+from local.emulator import EmulatedResources
+from local.inbox import ThankYouInbox
+from local.lambda_context import LocalLambdaContext
+from local.stream_pump import StreamPump
 from tests.support.api import RECORD_DONATION_LEAN, count, graphql, record
 
 
@@ -172,7 +172,7 @@ def test_malformed_record_does_not_block_the_rest_of_its_batch(
 def test_redrive_thanks_exactly_the_missed_donors_and_a_second_run_sends_nothing(
     inbox: ThankYouInbox,
 ) -> None:
-    from donations.redrive import redrive
+    from scripts.redrive import redrive
 
     for donor in ("missed-a", "missed-b", "missed-b", "missed-a", "one-gift"):
         record(donor)

@@ -6,8 +6,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from donations.local.lambda_context import LocalLambdaContext
-from tests.support.events import graphql_event
+from local.lambda_context import LocalLambdaContext
+from local.lambda_events import graphql_event
 
 RECORD_DONATION = """
 mutation Record($input: RecordDonationInput!) {

@@ -5,10 +5,10 @@ from decimal import Decimal
 
 import pytest
 
-from donations.adapters.memory import InMemoryDonationStore
 from donations.domain.errors import IdempotencyKeyReusedError, InvalidInputError
 from donations.domain.ledger import DonationLedger
 from donations.domain.validation import DonationRequest
+from tests.support.memory import InMemoryDonationStore
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 

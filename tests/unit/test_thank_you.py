@@ -4,11 +4,11 @@ from decimal import Decimal
 
 import pytest
 
-from donations.adapters.memory import InMemoryDonationStore, InMemoryThankYouSender
 from donations.domain.ledger import DonationLedger
 from donations.domain.thank_you import ThankYouOutcome, ThankYouService
 from donations.domain.thanks import DonorChange, compose_thank_you, crossed_threshold
 from donations.domain.validation import DonationRequest
+from tests.support.memory import InMemoryDonationStore, InMemoryThankYouSender
 
 
 @pytest.fixture

@@ -16,9 +16,9 @@ from typing import Any
 
 import boto3
 
-from donations.local.emulator import LOCAL_REGION, STREAMS_CONFIG
-from donations.local.lambda_context import LocalLambdaContext
 from donations.observability import logger
+from local.emulator import LOCAL_REGION, STREAMS_CONFIG
+from local.lambda_context import LocalLambdaContext
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 

@@ -1,4 +1,4 @@
-"""Loads the API Gateway and Lambda sample events kept as JSON under tests/events/."""
+"""Loads the API Gateway HTTP API v2 sample events kept as JSON under local/events/."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-EVENTS = Path(__file__).resolve().parent.parent / "events"
+EVENTS = Path(__file__).resolve().parent / "events"
 
 
 @functools.cache

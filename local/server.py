@@ -83,9 +83,9 @@ class LocalStack:
     def start(self) -> None:
         from moto import mock_aws
 
-        from donations.local.emulator import create_resources, use_fake_credentials
-        from donations.local.inbox import ThankYouInbox
-        from donations.local.stream_pump import StreamPump
+        from local.emulator import create_resources, use_fake_credentials
+        from local.inbox import ThankYouInbox
+        from local.stream_pump import StreamPump
 
         use_fake_credentials()
         self._stack.enter_context(mock_aws())

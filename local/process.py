@@ -24,7 +24,7 @@ from donations.constants import (
     ENV_TOPIC_ARN,
 )
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
 def free_port() -> int:
@@ -62,7 +62,7 @@ def running_server(hash_key: str, log_dir: Path | None = None) -> Iterator[tuple
         env.pop(name, None)
     with log_path.open("w") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "donations.local.server"],
+            [sys.executable, "-m", "local.server"],
             cwd=PROJECT_ROOT,
             env=env,
             stdout=log,
