@@ -47,7 +47,7 @@ def _git_commit() -> str:
 
 
 def print_warm(warm: dict[str, Any]) -> None:
-    print("\n1. Warm overhead per request: real handler + HTTP API v2 event, in-memory store,")
+    print("\n1. Warm overhead per request: real handler + HTTP API v2 event, canned DynamoDB,")
     print("   against graphql-core parsing, validating and executing the same document")
     print(
         f"   {'operation':<16}{'handler µs':>12}{'graphql-core µs':>17}"

@@ -69,11 +69,13 @@ def run_handler() -> dict[str, float]:
     # Registered on the session before the clients exist, so they inherit it.
     boto3.setup_default_session()
     boto3.DEFAULT_SESSION.events.register("before-send.dynamodb", _answer_without_network)
-    handler._api()
+    from donations.container import services
+
+    api = handler.create_api_handler(services())
     built = time.perf_counter()
     from local.lambda_context import LocalLambdaContext
 
-    response = handler.api_handler(_first_request_event(), LocalLambdaContext())
+    response = api(_first_request_event(), LocalLambdaContext())
     served = time.perf_counter()
     if response["statusCode"] != 200 or '"donationCount":3' not in response["body"]:
         raise RuntimeError(f"first request failed: {response}")

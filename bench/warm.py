@@ -1,9 +1,10 @@
-"""Warm overhead: our handler end to end, storage excluded, against bare graphql-core.
+"""Warm overhead: our handler end to end, DynamoDB's latency excluded, against graphql-core.
 
-The handler is the real ``handler.api_handler`` (Powertools logger and metrics, Mangum,
-Strawberry's ASGI app with its extensions, our resolvers and domain) called with a real
-HTTP API v2 event. Storage is the in-memory adapter, injected into the composition root in
-place of DynamoDB, so what is timed is our code and our libraries, not the network.
+The handler is the real one (Powertools logger and metrics, Mangum, Strawberry's ASGI app
+with its extensions, our resolvers, domain and DynamoDB adapter) called with a real HTTP API
+v2 event. Its DynamoDB client is real too, answered at botocore's HTTP send by canned
+responses (``bench.canned``), so botocore's CPU (validation, serialisation, signing,
+parsing) is timed as Lambda spends it, and the network is not.
 
 The yardstick is graphql-core parsing, validating and executing the same document against
 the same schema and resolvers, with no cache: what a plain GraphQL server spends.
@@ -20,11 +21,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from bench import documents
+from bench.canned import DONOR_ID as SEEDED_DONOR
+from bench.canned import canned_dynamodb_client
 from bench.environment import LAMBDA_LIKE_ENV, environment, stdout_discarded
 from bench.stats import summary
 from donations.constants import ENV_TOPIC_ARN
-
-SEEDED_DONOR = "bench-donor-seeded"
 
 
 @dataclass(frozen=True)
@@ -47,44 +48,15 @@ OPERATIONS = (
 
 
 @contextlib.contextmanager
-def in_memory_handler() -> Iterator[Any]:
-    """The real handler module with an in-memory store in its composition root."""
+def canned_handler() -> Iterator[tuple[Any, Any, Any]]:
+    """The real API handler and its ledger, composed over a canned DynamoDB client."""
     with environment({**LAMBDA_LIKE_ENV, ENV_TOPIC_ARN: None}):
         import handler
-        from donations import container
-        from donations.container import Services
-        from donations.domain.ledger import DonationLedger
+        from donations.container import AwsClients, build_services
         from donations.settings import Settings
-        from tests.support.memory import InMemoryDonationStore
 
-        store = InMemoryDonationStore()
-        ledger = DonationLedger(store)
-        composed = Services(Settings.from_env(), ledger, None)
-        original = container.services
-        # Both names: the app reads the composition root's, the stream consumer its own.
-        container.services = handler.services = lambda: composed
-        handler._api.cache_clear()
-        try:
-            yield handler, ledger
-        finally:
-            container.services = handler.services = original
-            handler._api.cache_clear()
-
-
-def _seed(ledger: Any) -> None:
-    from decimal import Decimal
-
-    from donations.domain.validation import DonationRequest
-
-    for index in range(12):
-        request = DonationRequest(
-            donor_id=SEEDED_DONOR,
-            amount=Decimal("5.00") + index,
-            currency="GBP",
-            idempotency_key=f"bench-seed-{index:04d}",
-            donated_at=None,
-        )
-        ledger.record_donation(request)
+        services = build_services(Settings.from_env(), AwsClients(canned_dynamodb_client()))
+        yield handler.create_api_handler(services), handler.create_app(services), services.ledger
 
 
 def _events(operation: Operation, start: int, count: int) -> list[dict[str, Any]]:
@@ -93,11 +65,10 @@ def _events(operation: Operation, start: int, count: int) -> list[dict[str, Any]
     return [graphql_event(operation.document, operation.variables(start + i)) for i in range(count)]
 
 
-def _time_handler(handler: Any, events: list[dict[str, Any]]) -> float:
+def _time_handler(api_handler: Any, events: list[dict[str, Any]]) -> float:
     from local.lambda_context import LocalLambdaContext
 
     context = LocalLambdaContext()
-    api_handler = handler.api_handler
     gc.collect()
     started = time.perf_counter()
     for event in events:
@@ -112,7 +83,7 @@ def _time_graphql_core(
 ) -> float:
     from graphql import graphql_sync
 
-    from schema.context import Context
+    from resolvers.context import RequestContext
 
     variables = [operation.variables(start + i) for i in range(count)]
     gc.collect()
@@ -122,7 +93,7 @@ def _time_graphql_core(
             gql_schema,
             operation.document,
             variable_values=values,
-            context_value=Context(ledger=ledger, request_id="bench"),
+            context_value=RequestContext(ledger=ledger, request_id="bench"),
         )
     elapsed = time.perf_counter() - started
     _check({"data": result.data, "errors": result.errors}, 200)
@@ -133,7 +104,7 @@ def _time_strawberry(
     strawberry_schema: Any, ledger: Any, operation: Operation, start: int, count: int
 ) -> float:
     """The same schema with its extensions (caches, limits), without Lambda, ASGI or HTTP."""
-    from schema.context import Context
+    from resolvers.context import RequestContext
 
     variables = [operation.variables(start + i) for i in range(count)]
     gc.collect()
@@ -142,7 +113,7 @@ def _time_strawberry(
         result = strawberry_schema.execute_sync(
             operation.document,
             variable_values=values,
-            context_value=Context(ledger=ledger, request_id="bench"),
+            context_value=RequestContext(ledger=ledger, request_id="bench"),
         )
     elapsed = time.perf_counter() - started
     _check({"data": result.data, "errors": result.errors}, 200)
@@ -158,10 +129,9 @@ def measure_warm(*, rounds: int = 9, iterations: int = 300, warmup: int = 50) ->
     """Per operation: µs per request through the handler and through graphql-core, and
     their ratio, each a median over ``rounds`` interleaved rounds of ``iterations``."""
     results: dict[str, Any] = {}
-    with in_memory_handler() as (handler, ledger), stdout_discarded():
-        _seed(ledger)
+    with canned_handler() as (handler, app, ledger), stdout_discarded():
         # The schema the handler serves, as graphql-core sees it: same types, same resolvers.
-        strawberry_schema = handler._api().app.schema
+        strawberry_schema = app.schema
         gql_schema = strawberry_schema._schema
         counter = 0
         for operation in OPERATIONS:

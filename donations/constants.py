@@ -17,17 +17,34 @@ ENV_STAGE: Final = "STAGE"
 ENV_GRAPHIQL: Final = "GRAPHIQL_ENABLED"
 ENV_INTROSPECTION: Final = "INTROSPECTION_ENABLED"
 ENV_LOG_HASH_KEY: Final = "LOG_HASH_KEY"
+ENV_LOG_HASH_KEY_SECRET_ARN: Final = "LOG_HASH_KEY_SECRET_ARN"  # noqa: S105 - a name, not a secret
 ENV_AWS_ENDPOINT_URL: Final = "AWS_ENDPOINT_URL"
 
-# Table layout (see README, "Data model").
+# Table layout (README, "Data model"): the key names and every attribute name, in one place
+# for the DynamoDB adapter, the stream reader, the local emulator and the CDK stack's filters.
 PARTITION_KEY: Final = "pk"
 SORT_KEY: Final = "sk"
-DONOR_SORT_KEY: Final = "DONOR"
 DONOR_KEY_PREFIX: Final = "DONOR#"
+DONOR_SORT_KEY: Final = "DONOR"
 DONATION_KEY_PREFIX: Final = "DONATION#"
 IDEMPOTENCY_KEY_PREFIX: Final = "IDEMPOTENCY#"
+IDEMPOTENCY_SORT_KEY: Final = "IDEMPOTENCY"
+# Donor item.
 DONATION_COUNT_ATTRIBUTE: Final = "donationCount"
+TOTAL_ATTRIBUTE_PREFIX: Final = "total#"  # one per currency, in minor units
+DONOR_ID_ATTRIBUTE: Final = "donorId"
+LAST_RECORDED_AT_ATTRIBUTE: Final = "lastRecordedAt"
+LAST_REQUEST_ATTRIBUTE: Final = "lastRequestId"
 THANKED_AT_ATTRIBUTE: Final = "thankedAt"
+THANK_YOU_MESSAGE_ID_ATTRIBUTE: Final = "thankYouMessageId"
+# Donation item, and the copy of it an idempotency marker keeps.
+DONATION_ID_ATTRIBUTE: Final = "donationId"
+AMOUNT_MINOR_ATTRIBUTE: Final = "amountMinor"
+CURRENCY_ATTRIBUTE: Final = "currency"
+DONATED_AT_ATTRIBUTE: Final = "donatedAt"
+RECORDED_AT_ATTRIBUTE: Final = "recordedAt"
+IDEMPOTENCY_KEY_ATTRIBUTE: Final = "idempotencyKey"
+FINGERPRINT_ATTRIBUTE: Final = "fingerprint"
 
 DEFAULT_THANK_YOU_THRESHOLD: Final = 2
 
@@ -45,4 +62,3 @@ OUTPUT_TOPIC_ARN: Final = "ThankYouTopicArn"
 OUTPUT_DLQ_URL: Final = "ThankYouDeadLetterQueueUrl"
 OUTPUT_LOG_HASH_KEY_SECRET_ARN: Final = "LogHashKeySecretArn"  # noqa: S105 - a name, not a secret
 OUTPUT_DASHBOARD_NAME: Final = "DashboardName"
-ENV_LOG_HASH_KEY_SECRET_ARN: Final = "LOG_HASH_KEY_SECRET_ARN"  # noqa: S105 - a name, not a secret

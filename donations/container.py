@@ -1,26 +1,31 @@
-"""Composition root: builds clients, adapters and services once per process."""
+"""Composition root: clients → adapters → services, built once per container.
+
+``build_services`` takes its AWS clients as a parameter, so a test (or the benchmark) hands in
+clients it has hooked or stubbed through botocore's public events and ``Stubber``; everything
+else builds them from the environment with ``AwsClients.from_settings``.
+"""
 
 from __future__ import annotations
 
 import functools
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from donations.settings import Settings
 
 if TYPE_CHECKING:
+    from botocore.config import Config
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_secretsmanager import SecretsManagerClient
+    from mypy_boto3_sns import SNSClient
+
     from donations.domain.ledger import DonationLedger
     from donations.domain.thank_you import ThankYouService
 
 
-@dataclass(frozen=True, slots=True)
-class Services:
-    settings: Settings
-    ledger: DonationLedger
-    thank_you: ThankYouService | None
-
-
-def aws_client_config() -> object:
+def aws_client_config() -> Config:
     """botocore settings chosen for Lambda: fail fast, retry a little, reuse connections."""
     from botocore.config import Config
 
@@ -37,65 +42,96 @@ def aws_client_config() -> object:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class AwsClients:
+    """The boto3 clients a function uses; only those its settings call for are built."""
+
+    dynamodb: DynamoDBClient
+    sns: SNSClient | None = None
+    secretsmanager: SecretsManagerClient | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> AwsClients:
+        import boto3
+
+        config = aws_client_config()
+        return cls(
+            dynamodb=boto3.client("dynamodb", config=config),
+            sns=boto3.client("sns", config=config) if settings.topic_arn else None,
+            secretsmanager=(
+                boto3.client("secretsmanager", config=config)
+                if settings.log_hash_key_secret_arn and not settings.log_hash_key
+                else None
+            ),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    settings: Settings
+    ledger: DonationLedger
+    thank_you: ThankYouService | None
+
+
 class LogHashKeyError(RuntimeError):
     """The log-hash key could not be read; the function must not log with an unkeyed hash."""
 
 
-def fetch_log_hash_key(client: Any, secret_arn: str) -> str:
-    """The key from Secrets Manager, read once per container (never logged or put in errors).
+def fetch_log_hash_key(client: SecretsManagerClient, secret_arn: str) -> str:
+    """The key from Secrets Manager through Powertools Parameters (never logged or in errors).
 
     The stack generates the secret as a plain string (``generate_secret_string`` without a
     template, infra/stack.py), but whatever the string is, JSON included, it is used as the
     key as-is: the same bytes the runbook's ``get-secret-value --query SecretString`` gives.
     """
+    from aws_lambda_powertools.utilities.parameters import SecretsProvider
+    from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
+
     try:
-        key = client.get_secret_value(SecretId=secret_arn)["SecretString"]
-    except Exception as error:
-        # The failed call never returned the value, so neither this nor the chained error
-        # can carry it; the AWS error code (AccessDeniedException, ...) says what to fix.
-        code = getattr(error, "response", {}).get("Error", {}).get("Code", "")
-        reason = f"{type(error).__name__} {code}".strip()
+        key = SecretsProvider(boto3_client=client).get(secret_arn)
+    except GetParameterError as error:
+        # The failed call never returned the value, so its message can't carry it; the AWS
+        # error code in it (AccessDeniedException, ...) says what to fix.
         raise LogHashKeyError(
-            f"could not read the log-hash key from Secrets Manager secret {secret_arn}: {reason}"
-        ) from error
+            f"could not read the log-hash key from Secrets Manager secret {secret_arn}: {error}"
+        ) from None
     if not isinstance(key, str) or not key:
         raise LogHashKeyError(f"the log-hash key secret {secret_arn} has no string value")
     return key
 
 
-def build_services(settings: Settings) -> Services:
-    """Build everything a function needs. Called once per container, on first use."""
-    import boto3
-
+def build_services(
+    settings: Settings,
+    clients: AwsClients | None = None,
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Services:
+    """Build everything a function needs. ``sleep`` is the stores' backoff between retries."""
     from donations.adapters.dynamodb import DynamoDBDonationStore
     from donations.adapters.sns import SnsThankYouSender
     from donations.domain.ledger import DonationLedger
     from donations.domain.thank_you import ThankYouService
     from donations.observability import configure_donor_hashing
 
-    config = aws_client_config()
+    clients = clients or AwsClients.from_settings(settings)
     log_hash_key = settings.log_hash_key
     if not log_hash_key and settings.log_hash_key_secret_arn:
-        # One extra client and call per cold start; the key then stays in this process only.
-        log_hash_key = fetch_log_hash_key(
-            boto3.client("secretsmanager", config=config),  # type: ignore[call-overload]
-            settings.log_hash_key_secret_arn,
-        )
+        if clients.secretsmanager is None:
+            raise LogHashKeyError("a Secrets Manager client is needed to read the log-hash key")
+        # One call per cold start; the key then stays in this process only.
+        log_hash_key = fetch_log_hash_key(clients.secretsmanager, settings.log_hash_key_secret_arn)
     configure_donor_hashing(log_hash_key)
-    store = DynamoDBDonationStore(
-        boto3.client("dynamodb", config=config),  # type: ignore[call-overload]
-        settings.table_name,
-    )
+    store = DynamoDBDonationStore(clients.dynamodb, settings.table_name, sleep=sleep)
     thank_you = None
     if settings.topic_arn:
-        sender = SnsThankYouSender(
-            boto3.client("sns", config=config),  # type: ignore[call-overload]
-            settings.topic_arn,
-        )
+        if clients.sns is None:
+            raise ValueError("an SNS client is needed to send thank-yous")
+        sender = SnsThankYouSender(clients.sns, settings.topic_arn)
         thank_you = ThankYouService(store, sender, settings.thank_you_threshold)
     return Services(settings, DonationLedger(store), thank_you)
 
 
 @functools.cache
 def services() -> Services:
+    """This container's services, from its environment."""
     return build_services(Settings.from_env())

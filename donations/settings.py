@@ -1,13 +1,15 @@
 """Runtime settings, read once from the environment and validated.
 
-The variable names come from ``donations.constants``, which the CDK stack uses too.
+The variable names come from ``donations.constants``, which the CDK stack uses too, and the
+CDK stack reads its context values with the same parsers, so the two accept the same words.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import TypeVar
 
 from donations.constants import (
     DEFAULT_THANK_YOU_THRESHOLD,
@@ -21,12 +23,34 @@ from donations.constants import (
     ENV_TOPIC_ARN,
 )
 
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off"}
+T = TypeVar("T")
+
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"0", "false", "no", "off"})
 
 
 class SettingsError(ValueError):
     """A setting is missing or malformed; the function must not start with it."""
+
+
+def parse_bool(value: object) -> bool:
+    """``true``/``false`` (or 1/0, yes/no, on/off, any case) from an env var or CDK context."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise ValueError(f"expected true or false, not {value!r}")
+
+
+def parse_positive_int(value: object) -> int:
+    """A whole number of at least 1, from an env var or CDK context."""
+    text = str(value).strip()
+    if not text.isdigit() or int(text) < 1:
+        raise ValueError(f"expected a whole number of at least 1, not {value!r}")
+    return int(text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,30 +84,22 @@ class Settings:
         return cls(
             table_name=table_name,
             topic_arn=env.get(ENV_TOPIC_ARN, "").strip() or None,
-            thank_you_threshold=_positive_int(env, ENV_THANK_YOU_THRESHOLD),
+            thank_you_threshold=_read(
+                env, ENV_THANK_YOU_THRESHOLD, parse_positive_int, DEFAULT_THANK_YOU_THRESHOLD
+            ),
             stage=stage,
-            graphiql=_flag(env, ENV_GRAPHIQL, default=not is_prod),
-            introspection=_flag(env, ENV_INTROSPECTION, default=not is_prod),
+            graphiql=_read(env, ENV_GRAPHIQL, parse_bool, not is_prod),
+            introspection=_read(env, ENV_INTROSPECTION, parse_bool, not is_prod),
             log_hash_key=log_hash_key,
             log_hash_key_secret_arn=log_hash_key_secret_arn,
         )
 
 
-def _flag(env: Mapping[str, str], name: str, *, default: bool) -> bool:
-    raw = env.get(name, "").strip().lower()
-    if not raw:
-        return default
-    if raw in _TRUE:
-        return True
-    if raw in _FALSE:
-        return False
-    raise SettingsError(f"{name} must be true or false, not {raw!r}")
-
-
-def _positive_int(env: Mapping[str, str], name: str) -> int:
+def _read(env: Mapping[str, str], name: str, parse: Callable[[str], T], default: T) -> T:
     raw = env.get(name, "").strip()
     if not raw:
-        return DEFAULT_THANK_YOU_THRESHOLD
-    if not raw.isdigit() or int(raw) < 1:
-        raise SettingsError(f"{name} must be a whole number of at least 1, not {raw!r}")
-    return int(raw)
+        return default
+    try:
+        return parse(raw)
+    except ValueError as error:
+        raise SettingsError(f"{name}: {error}") from None

@@ -18,6 +18,7 @@ from contextlib import ExitStack
 from typing import Any
 
 from donations.constants import ENV_AWS_ENDPOINT_URL, ENV_TABLE_NAME, GRAPHQL_PATH
+from donations.container import Services, services
 from donations.observability import logger
 from schema.http import is_usable_request_id
 
@@ -112,10 +113,11 @@ def emulating() -> bool:
     return not (os.environ.get(ENV_TABLE_NAME) or os.environ.get(ENV_AWS_ENDPOINT_URL))
 
 
-def build_asgi_app() -> ASGIApp:
-    from schema.http import create_service_app
+def build_asgi_app(services: Services) -> ASGIApp:
+    """The Lambda function's app over these services, with a request log in front."""
+    from handler import create_app
 
-    return RequestLogMiddleware(create_service_app())
+    return RequestLogMiddleware(create_app(services))
 
 
 def main() -> int:
@@ -129,7 +131,7 @@ def main() -> int:
     if local is not None:
         local.start()
     try:
-        app = build_asgi_app()
+        app = build_asgi_app(services())
         config = uvicorn.Config(
             app, host=host, port=port, log_config=None, access_log=False, lifespan="off"
         )

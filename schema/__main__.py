@@ -7,11 +7,11 @@ from pathlib import Path
 
 from strawberry.printer import print_schema
 
-from schema import schema
+from schema import build_schema
 
 
 def main(argv: list[str]) -> int:
-    sdl = print_schema(schema) + "\n"
+    sdl = print_schema(build_schema()) + "\n"
     if argv:
         Path(argv[0]).write_text(sdl)
     else:

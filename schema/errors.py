@@ -1,81 +1,153 @@
 """How failures reach clients and logs.
 
-Expected failures of ``recordDonation`` are typed results (see ``schema.types``). Other
-client mistakes are GraphQL errors with ``extensions.code``. Anything unexpected is
-masked: the client sees a generic message, a code and the request id, and the log gets the
-stack trace under the same id.
+Expected failures of ``recordDonation`` are typed results: Strawberry's exception handlers
+(``EXCEPTION_HANDLERS``) turn the domain's errors into union members. Every other error
+leaves through ``CodedErrors``, Strawberry's ``MaskErrors`` with its ``anonymise_error`` hook
+overridden: client mistakes keep their message and gain ``extensions.code``; storage trouble
+becomes a retryable ``SERVICE_UNAVAILABLE``; anything else is masked as
+``INTERNAL_SERVER_ERROR`` with the request id, and the log gets its type and stack frames.
 """
 
 from __future__ import annotations
 
 import traceback
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Final
 
+import strawberry
 from graphql import GraphQLError, GraphQLSyntaxError
 from strawberry.exceptions import MissingQueryError, StrawberryInputCoercionError
-from strawberry.extensions import SchemaExtension
+from strawberry.extensions import MaskErrors
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
+from strawberry.types import Info
+from strawberry.types.field import StrawberryField
 
-from donations.domain.errors import FieldError, InvalidInputError, StoreUnavailableError
-from donations.observability import logger, metrics
-
-
-class ClientFacingError(GraphQLError):
-    """A GraphQL error whose message is written for the client and safe to show."""
-
-
-def bad_user_input(error: InvalidInputError) -> ClientFacingError:
-    first: FieldError = error.errors[0]
-    return ClientFacingError(
-        f"{first.field} {first.message}",
-        extensions={"code": "BAD_USER_INPUT", "field": first.field, "reason": first.code},
-    )
-
+from donations.domain.errors import (
+    IdempotencyKeyReusedError,
+    InvalidInputError,
+    StoreUnavailableError,
+)
+from donations.observability import count, logger
+from schema.types import IdempotencyKeyReused, InvalidDonation
 
 # After a timeout the write may have landed, so the safe advice is to retry with the same
 # idempotency key, which returns the original donation if it did.
-SERVICE_UNAVAILABLE_MESSAGE = "The service is busy; retry shortly with the same idempotency key."
-INTERNAL_ERROR_MESSAGE = "Internal server error. Quote the request id when reporting it."
+SERVICE_UNAVAILABLE_MESSAGE: Final = (
+    "The service is busy; retry shortly with the same idempotency key."
+)
+INTERNAL_ERROR_MESSAGE: Final = "Internal server error. Quote the request id when reporting it."
 
 
-def _is_client_error(error: GraphQLError) -> bool:
+class InvalidDonationHandler(strawberry.ExceptionHandler[InvalidInputError, InvalidDonation]):
+    def handle(
+        self, exception: InvalidInputError, *, field: StrawberryField, info: Info
+    ) -> InvalidDonation:
+        return InvalidDonation.from_domain(exception)
+
+
+class IdempotencyKeyReusedHandler(
+    strawberry.ExceptionHandler[IdempotencyKeyReusedError, IdempotencyKeyReused]
+):
+    def handle(
+        self, exception: IdempotencyKeyReusedError, *, field: StrawberryField, info: Info
+    ) -> IdempotencyKeyReused:
+        return IdempotencyKeyReused.from_domain(exception)
+
+
+# They apply only to fields whose union holds their type; elsewhere the same domain errors
+# are client errors with a code (see ``client_code``).
+EXCEPTION_HANDLERS: Final = (InvalidDonationHandler(), IdempotencyKeyReusedHandler())
+
+
+def client_code(error: GraphQLError) -> str | None:
+    """The ``extensions.code`` of an error that is the client's doing, or None if it is ours."""
     original = error.original_error
-    # No original error: the document failed to parse or validate, or variables were wrong.
-    if original is None or isinstance(original, ClientFacingError):
-        return True
-    # A variable value a scalar refused (say, "ten pounds" for a Decimal) fails before
-    # execution, so it has no path.
-    if not error.path and isinstance(original, (StrawberryInputCoercionError, GraphQLError)):
-        return True
-    return isinstance(original, GraphQLError) and _refused_argument(original)
-
-
-def _refused_argument(error: GraphQLError) -> bool:
-    # graphql-core checks a field's arguments just before calling its resolver, so an explicit
-    # null for `donations(first: Int! = 20)` fails with a path, like a resolver's own error.
-    frames = traceback.walk_tb(error.__traceback__)
-    return any(frame.f_code.co_name == "get_argument_values" for frame, _ in frames)
-
-
-def _is_unavailable(error: GraphQLError) -> bool:
-    return isinstance(error.original_error, StoreUnavailableError)
-
-
-def _code(error: GraphQLError) -> str:
-    extensions = error.extensions or {}
-    original = error.original_error
-    if isinstance(original, GraphQLError) and original.extensions:
-        extensions = original.extensions
-    if "code" in extensions:
-        return str(extensions["code"])
-    if error.path:
-        return "BAD_USER_INPUT" if isinstance(original, GraphQLError) else "BAD_REQUEST"
-    if isinstance(error, GraphQLSyntaxError) or error.message.startswith("Syntax Error"):
-        return "GRAPHQL_PARSE_FAILED"
-    if isinstance(original, GraphQLError):
+    if original is None:
+        # The document did not parse or validate (our limit rules carry their own code).
+        if isinstance(error, GraphQLSyntaxError):
+            return "GRAPHQL_PARSE_FAILED"
+        return str((error.extensions or {}).get("code", "GRAPHQL_VALIDATION_FAILED"))
+    if isinstance(original, InvalidInputError):
         return "BAD_USER_INPUT"
-    return "GRAPHQL_VALIDATION_FAILED"
+    if isinstance(original, StrawberryInputCoercionError):
+        return "BAD_USER_INPUT"  # a variable a scalar refused, e.g. "ten pounds" for a Decimal
+    # graphql-core's own refusals of argument and variable values point at the value in the
+    # document (explicit null for `first: Int! = 20`, say); its failures to serialise our
+    # output (an Int out of range) point nowhere, and are ours.
+    if isinstance(original, GraphQLError) and (original.nodes or not error.path):
+        return "BAD_USER_INPUT"
+    return None
+
+
+def _input_details(error: GraphQLError) -> dict[str, Any]:
+    if isinstance(error.original_error, InvalidInputError):
+        first = error.original_error.errors[0]
+        return {"field": first.field, "reason": first.code}
+    return {}
+
+
+def _message(error: GraphQLError) -> str:
+    if isinstance(error.original_error, InvalidInputError):
+        first = error.original_error.errors[0]
+        return f"{first.field} {first.message}"
+    return error.message
+
+
+# Raised out of the operation for Strawberry's HTTP view to answer with 400 or 405.
+_HTTP_LEVEL_ERRORS: Final = (
+    MissingQueryError,
+    CannotGetOperationTypeError,
+    InvalidOperationTypeError,
+)
+
+
+class CodedErrors(MaskErrors):
+    """Give every error a code; hide the ones that are not the client's."""
+
+    def __init__(self) -> None:
+        super().__init__(should_mask_error=lambda _: True, error_message=INTERNAL_ERROR_MESSAGE)
+
+    def on_operation(self) -> Iterator[None]:
+        try:
+            yield from super().on_operation()
+        except _HTTP_LEVEL_ERRORS:
+            raise
+        except GraphQLError as error:
+            # ParserCache parses in its hook, so syntax errors (and MaxTokensLimiter's) leave
+            # the operation as exceptions rather than results: code them on the way out.
+            raise self.anonymise_error(error) from error
+        except Exception as error:
+            # Any other hook failing: Strawberry would send str(error) as the message.
+            raise self.anonymise_error(GraphQLError(str(error), original_error=error)) from error
+
+    def anonymise_error(self, error: GraphQLError) -> GraphQLError:
+        code = client_code(error)
+        if code is not None:
+            extensions = {**(error.extensions or {}), "code": code, **_input_details(error)}
+            return GraphQLError(
+                _message(error),
+                nodes=error.nodes,
+                source=error.source,
+                positions=error.positions,
+                path=error.path,
+                original_error=error.original_error,
+                extensions=extensions,
+            )
+        request_id = getattr(self.execution_context.context, "request_id", None)
+        if isinstance(error.original_error, StoreUnavailableError):
+            message = SERVICE_UNAVAILABLE_MESSAGE
+            extensions = {"code": "SERVICE_UNAVAILABLE", "retryable": True, "requestId": request_id}
+        else:
+            message = INTERNAL_ERROR_MESSAGE
+            extensions = {"code": "INTERNAL_SERVER_ERROR", "requestId": request_id}
+        # original_error never reaches the client; keeping it lets the log show the trace.
+        return GraphQLError(
+            message,
+            nodes=error.nodes,
+            path=error.path,
+            original_error=error.original_error,
+            extensions=extensions,
+        )
 
 
 def describe(exception: BaseException) -> dict[str, Any]:
@@ -95,15 +167,15 @@ def describe(exception: BaseException) -> dict[str, Any]:
 def log_errors(errors: list[GraphQLError], request_id: str | None) -> None:
     """Log errors without the query text, variables or messages (they may hold donor data)."""
     for error in errors:
-        if _is_client_error(error):
-            code = _code(error)
+        code = client_code(error)
+        if code is not None:
             logger.warning("graphql client error", extra={"code": code})
-            metrics.add_metric(name="ClientErrors", unit="Count", value=1)
-        elif _is_unavailable(error):
+            count("ClientErrors")
+        elif isinstance(error.original_error, StoreUnavailableError):
             # Throttling or contention that outlasted the retries: an operational signal,
             # not a bug. The metric drives the alarm; the client is told to retry.
             logger.warning("storage unavailable", extra={"code": "SERVICE_UNAVAILABLE"})
-            metrics.add_metric(name="StorageUnavailable", unit="Count", value=1)
+            count("StorageUnavailable")
         else:
             logger.error(
                 "graphql server error",
@@ -113,66 +185,4 @@ def log_errors(errors: list[GraphQLError], request_id: str | None) -> None:
                     **describe(error.original_error or error),
                 },
             )
-            metrics.add_metric(name="ServerErrors", unit="Count", value=1)
-
-
-_HTTP_LEVEL_ERRORS = (MissingQueryError, CannotGetOperationTypeError, InvalidOperationTypeError)
-
-
-class MaskUnexpectedErrors(SchemaExtension):
-    """Replace every error that is not meant for the client with a generic, traceable one."""
-
-    def on_operation(self) -> Iterator[None]:
-        try:
-            yield
-        except _HTTP_LEVEL_ERRORS:
-            raise  # Strawberry's view turns these into HTTP 400/405 answers.
-        except GraphQLError as error:
-            # ParserCache raises syntax errors out of the parsing hook, past this
-            # extension; they are the client's, so give them their code on the way out.
-            if not error.original_error:
-                error.extensions = {**(error.extensions or {}), "code": _code(error)}
-                raise
-            raise self._mask(error) from error
-        except Exception as error:
-            # A hook (parsing, validation) failed: Strawberry would send str(error) as is.
-            raise self._mask(GraphQLError(str(error), original_error=error)) from error
-        result: Any = self.execution_context.result
-        errors = getattr(result, "errors", None)
-        if errors:
-            result.errors = [self._mask(error) for error in errors]
-
-    def _mask(self, error: GraphQLError) -> GraphQLError:
-        if _is_client_error(error):
-            original = error.original_error
-            if isinstance(original, GraphQLError) and original.extensions:
-                error.extensions = original.extensions
-            elif not error.extensions or "code" not in error.extensions:
-                # Every error carries a machine-readable code, request errors included.
-                error.extensions = {**(error.extensions or {}), "code": _code(error)}
-            return error
-        context = self.execution_context.context
-        request_id = getattr(context, "request_id", None)
-        # original_error never reaches the client; keeping it lets the log show the trace.
-        if _is_unavailable(error):
-            return GraphQLError(
-                SERVICE_UNAVAILABLE_MESSAGE,
-                nodes=error.nodes,
-                path=error.path,
-                original_error=error.original_error,
-                extensions={
-                    "code": "SERVICE_UNAVAILABLE",
-                    "retryable": True,
-                    "requestId": request_id,
-                },
-            )
-        return GraphQLError(
-            INTERNAL_ERROR_MESSAGE,
-            nodes=error.nodes,
-            path=error.path,
-            original_error=error.original_error,
-            extensions={
-                "code": "INTERNAL_SERVER_ERROR",
-                "requestId": request_id,
-            },
-        )
+            count("ServerErrors")

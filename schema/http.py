@@ -27,13 +27,13 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.http.parse_content_type import parse_content_type
+from strawberry.schema.base import BaseSchema
 from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 
 from donations.domain.ledger import DonationLedger
 from donations.observability import logger
-from schema import build_schema
-from schema.context import Context
+from resolvers.context import RequestContext
 from schema.errors import INTERNAL_ERROR_MESSAGE, describe
 
 # The largest real request (recordDonation with every field and variables) is under 2 KB.
@@ -195,14 +195,14 @@ def _replay(body: bytes, receive: Receive) -> Receive:
     return replayed
 
 
-class DonationsGraphQL(GraphQL[Context, None]):
-    def __init__(self, ledger_factory: Any, *, graphiql: bool, introspection: bool) -> None:
+class DonationsGraphQL(GraphQL[RequestContext, None]):
+    """Strawberry's ASGI app serving one schema over one ledger, GraphQL over HTTP style."""
+
+    def __init__(self, schema: BaseSchema, ledger: DonationLedger, *, graphiql: bool) -> None:
         super().__init__(
-            build_schema(introspection=introspection),
-            graphql_ide="graphiql" if graphiql else None,
-            allow_queries_via_get=True,
+            schema, graphql_ide="graphiql" if graphiql else None, allow_queries_via_get=True
         )
-        self._ledger_factory = ledger_factory
+        self._ledger = ledger
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -264,11 +264,8 @@ class DonationsGraphQL(GraphQL[Context, None]):
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
-    ) -> Context:
-        ledger: DonationLedger = self._ledger_factory()
-        return Context(
-            ledger=ledger, request_id=request_id_of(request), request=request, response=response
-        )
+    ) -> RequestContext:
+        return RequestContext(ledger=self._ledger, request_id=request_id_of(request))
 
     async def get_sub_response(self, request: Request | WebSocket) -> Response:
         sub_response = await super().get_sub_response(request)
@@ -297,19 +294,3 @@ class DonationsGraphQL(GraphQL[Context, None]):
             if isinstance(response_data, dict) and "data" not in response_data:
                 response.status_code = _request_error_status(response_data)
         return response
-
-
-def create_service_app() -> DonationsGraphQL:
-    """The app wired to this container's services and stage settings (Lambda and `make run`)."""
-    from donations.container import services
-
-    settings = services().settings
-    return create_app(
-        lambda: services().ledger, graphiql=settings.graphiql, introspection=settings.introspection
-    )
-
-
-def create_app(
-    ledger_factory: Any, *, graphiql: bool = True, introspection: bool = True
-) -> DonationsGraphQL:
-    return DonationsGraphQL(ledger_factory, graphiql=graphiql, introspection=introspection)

@@ -1,4 +1,7 @@
-"""The GraphQL types of the donations API."""
+"""The GraphQL types of the donations API, and how each is made from the domain's values.
+
+Field functions here only read arguments, call ``resolvers`` and map what comes back.
+"""
 
 from __future__ import annotations
 
@@ -11,10 +14,13 @@ from strawberry.types import Info
 
 from donations.domain import model
 from donations.domain.errors import FieldError as DomainFieldError
-from donations.domain.errors import InvalidInputError
+from donations.domain.errors import IdempotencyKeyReusedError, InvalidInputError
 from donations.domain.ledger import MAX_PAGE_SIZE
-from schema.context import Context
-from schema.errors import bad_user_input
+from donations.domain.validation import DonationRequest
+from resolvers import donations as resolve
+from resolvers.context import RequestContext
+
+Context = Info[RequestContext, None]
 
 DEFAULT_PAGE_SIZE = 20
 
@@ -69,30 +75,30 @@ class Donor:
     id: strawberry.ID
 
     @strawberry.field(description="How many donations the donor has made.")
-    def donation_count(self, info: Info[Context, None]) -> int:
-        return info.context.donor_summary(self.id).donation_count
+    def donation_count(self, info: Context) -> int:
+        return resolve.donor_summary(info.context, self.id).donation_count
 
     @strawberry.field(description="Total given, one entry per currency.")
-    def totals(self, info: Info[Context, None]) -> list[Money]:
-        summary = info.context.donor_summary(self.id)
+    def totals(self, info: Context) -> list[Money]:
+        summary = resolve.donor_summary(info.context, self.id)
         return [Money.from_domain(money) for money in summary.money_totals()]
 
     @strawberry.field(description="When the thank-you message was sent; null until then.")
-    def thanked_at(self, info: Info[Context, None]) -> datetime | None:
-        return info.context.donor_summary(self.id).thanked_at
+    def thanked_at(self, info: Context) -> datetime | None:
+        return resolve.donor_summary(info.context, self.id).thanked_at
 
     @strawberry.field(description="When the donor's earliest donation was made.")
-    def first_donated_at(self, info: Info[Context, None]) -> datetime | None:
-        return info.context.ledger.first_donated_at(self.id)
+    def first_donated_at(self, info: Context) -> datetime | None:
+        return resolve.first_donated_at(info.context, self.id)
 
     @strawberry.field(description="When the donor's latest donation was made.")
-    def last_donated_at(self, info: Info[Context, None]) -> datetime | None:
-        return info.context.ledger.last_donated_at(self.id)
+    def last_donated_at(self, info: Context) -> datetime | None:
+        return resolve.last_donated_at(info.context, self.id)
 
     @strawberry.field(description="The donor's donations, newest first.")
     def donations(
         self,
-        info: Info[Context, None],
+        info: Context,
         first: Annotated[
             int, strawberry.argument(description=f"Page size, 1 to {MAX_PAGE_SIZE}.")
         ] = DEFAULT_PAGE_SIZE,
@@ -100,10 +106,7 @@ class Donor:
             str | None, strawberry.argument(description="`endCursor` of the previous page.")
         ] = None,
     ) -> DonationConnection:
-        try:
-            page = info.context.ledger.donations(self.id, first, after)
-        except InvalidInputError as error:
-            raise bad_user_input(error) from None
+        page = resolve.donations(info.context, self.id, first, after)
         return DonationConnection(
             nodes=[Donation.from_domain(donation) for donation in page.donations],
             page_info=PageInfo(
@@ -131,6 +134,15 @@ class RecordDonationInput:
         default=None, description="When the gift was made, with a time zone; defaults to now."
     )
 
+    def to_request(self) -> DonationRequest:
+        return DonationRequest(
+            donor_id=self.donor_id,
+            amount=self.amount,
+            currency=self.currency,
+            idempotency_key=self.idempotency_key,
+            donated_at=self.donated_at,
+        )
+
 
 @strawberry.type(description="What was wrong with one input field.")
 class FieldError:
@@ -156,11 +168,27 @@ class RecordDonationSuccess:
         "(the donation was still recorded)."
     )
 
+    @staticmethod
+    def from_domain(recorded: model.RecordedDonation) -> RecordDonationSuccess:
+        donation = recorded.donation
+        return RecordDonationSuccess(
+            donation=Donation.from_domain(donation),
+            replayed=recorded.replayed,
+            donor=Donor(id=strawberry.ID(donation.donor_id)),
+        )
+
 
 @strawberry.type(description="The input broke one or more rules; nothing was recorded.")
 class InvalidDonation:
     message: str
     errors: list[FieldError]
+
+    @staticmethod
+    def from_domain(error: InvalidInputError) -> InvalidDonation:
+        return InvalidDonation(
+            message="The donation was not recorded: fix the listed fields and retry.",
+            errors=[FieldError.from_domain(field_error) for field_error in error.errors],
+        )
 
 
 @strawberry.type(description="The idempotency key was already used for a different donation.")
@@ -168,8 +196,39 @@ class IdempotencyKeyReused:
     message: str
     idempotency_key: str
 
+    @staticmethod
+    def from_domain(error: IdempotencyKeyReusedError) -> IdempotencyKeyReused:
+        return IdempotencyKeyReused(
+            message="This idempotency key was used for a different donation; use a new key.",
+            idempotency_key=error.idempotency_key,
+        )
+
 
 RecordDonationResult = Annotated[
     RecordDonationSuccess | InvalidDonation | IdempotencyKeyReused,
     strawberry.union("RecordDonationResult"),
 ]
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(
+        description="How many donations the donor has made; 0 for a donor never seen."
+    )
+    def donation_count(self, info: Context, donor_id: strawberry.ID) -> int:
+        return resolve.donation_count(info.context, donor_id)
+
+    @strawberry.field(description="A donor, or null if they have never donated.")
+    def donor(self, info: Context, id: strawberry.ID) -> Donor | None:
+        summary = resolve.donor(info.context, id)
+        return Donor(id=id) if summary else None
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(
+        description="Record a donation. Send an idempotencyKey so retries are safe."
+    )
+    def record_donation(self, info: Context, input: RecordDonationInput) -> RecordDonationResult:
+        recorded = resolve.record_donation(info.context, input.to_request())
+        return RecordDonationSuccess.from_domain(recorded)

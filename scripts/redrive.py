@@ -12,11 +12,12 @@ as soon as their message is published.
 from __future__ import annotations
 
 import sys
+from collections import Counter
 from dataclasses import dataclass
 
 from donations.container import services
-from donations.domain.thank_you import ThankYouOutcome
-from donations.observability import donor_ref, logger
+from donations.domain.thank_you import ThankYouOutcome, ThankYouService
+from donations.observability import report_thank_you
 
 
 @dataclass(frozen=True)
@@ -27,41 +28,27 @@ class RedriveReport:
     failed: int
 
 
-def redrive() -> RedriveReport:
-    thank_you = services().thank_you
-    if thank_you is None:
-        raise SystemExit("THANK_YOU_TOPIC_ARN must name the thank-you topic")
-    examined = sent = duplicates = failed = 0
-    for donor_id in thank_you.awaiting_thanks():
-        examined += 1
-        try:
-            result = thank_you.thank(donor_id)
-        except Exception as error:
-            # One donor's failure must not stop the others; a second run retries them.
-            failed += 1
-            logger.warning(
-                "re-drive thank-you failed",
-                extra={"donor_ref": donor_ref(donor_id), "exception_name": type(error).__name__},
-            )
-            continue
-        if result.outcome is ThankYouOutcome.SENT:
-            sent += 1
-        elif result.outcome is ThankYouOutcome.SENT_DUPLICATE:
-            duplicates += 1
-        logger.info(
-            "re-drive thank-you",
-            extra={
-                "outcome": result.outcome.value,
-                "sns_message_id": result.message_id,
-                "donor_ref": donor_ref(donor_id),
-            },
-        )
-    return RedriveReport(examined, sent, duplicates, failed)
+def redrive(thank_you: ThankYouService) -> RedriveReport:
+    """Run the service's re-drive, reporting each donor as the stream consumer would."""
+    outcomes: Counter[ThankYouOutcome] = Counter()
+    for result in thank_you.redrive():
+        report_thank_you(result)
+        outcomes[result.outcome] += 1
+    return RedriveReport(
+        examined=outcomes.total(),
+        sent=outcomes[ThankYouOutcome.SENT],
+        duplicates=outcomes[ThankYouOutcome.SENT_DUPLICATE],
+        failed=outcomes[ThankYouOutcome.FAILED],
+    )
 
 
 def main() -> int:
+    thank_you = services().thank_you
+    if thank_you is None:
+        sys.stderr.write("THANK_YOU_TOPIC_ARN must name the thank-you topic\n")
+        return 2
     sys.stderr.write("==> scanning for donors who reached the threshold but were not thanked\n")
-    report = redrive()
+    report = redrive(thank_you)
     sys.stderr.write(
         f"==> {report.examined} found, {report.sent} thanked now, "
         f"{report.duplicates} thanked concurrently by the stream consumer, "

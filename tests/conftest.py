@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from tests.support.aws import EmulatedAccount
 
 # Before anything imports boto3 or Powertools: fake credentials, no X-Ray, no metrics noise.
 os.environ.update(
@@ -23,18 +27,14 @@ os.environ.pop("AWS_ENDPOINT_URL", None)
 
 
 @pytest.fixture
-def aws() -> Iterator[object]:
-    """A fresh emulated account: table with stream, topic, subscribed queue."""
+def aws() -> Iterator[EmulatedAccount]:
+    """A fresh emulated account (table with stream, topic, subscribed queue) and the service
+    composed over it: ``tests.support.api`` sends its requests to this account's handler."""
     from moto import mock_aws
 
-    import handler
-    from donations.container import services
     from local.emulator import create_resources
+    from tests.support.aws import EmulatedAccount, emulated_clients
 
     with mock_aws():
         resources = create_resources("donations-test")
-        services.cache_clear()
-        handler._api.cache_clear()
-        yield resources
-        services.cache_clear()
-        handler._api.cache_clear()
+        yield EmulatedAccount(resources, emulated_clients())

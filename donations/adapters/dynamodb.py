@@ -11,17 +11,31 @@ from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final
 
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import BotoCoreError, ClientError
 
 from donations.constants import (
+    AMOUNT_MINOR_ATTRIBUTE,
+    CURRENCY_ATTRIBUTE,
+    DONATED_AT_ATTRIBUTE,
     DONATION_COUNT_ATTRIBUTE,
+    DONATION_ID_ATTRIBUTE,
     DONATION_KEY_PREFIX,
+    DONOR_ID_ATTRIBUTE,
     DONOR_KEY_PREFIX,
     DONOR_SORT_KEY,
+    FINGERPRINT_ATTRIBUTE,
+    IDEMPOTENCY_KEY_ATTRIBUTE,
     IDEMPOTENCY_KEY_PREFIX,
+    IDEMPOTENCY_SORT_KEY,
+    LAST_RECORDED_AT_ATTRIBUTE,
+    LAST_REQUEST_ATTRIBUTE,
     PARTITION_KEY,
+    RECORDED_AT_ATTRIBUTE,
     SORT_KEY,
+    THANK_YOU_MESSAGE_ID_ATTRIBUTE,
     THANKED_AT_ATTRIBUTE,
+    TOTAL_ATTRIBUTE_PREFIX,
 )
 from donations.domain.errors import DuplicateIdempotencyKeyError, StoreUnavailableError
 from donations.domain.model import Donation, DonationPage, DonorSummary, Money
@@ -31,12 +45,10 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
     from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
 
+# Items in DynamoDB's wire format ({"S": ...}) and as plain Python values.
+WireItem = Mapping[str, Any]
 Item = Mapping[str, Any]
 
-IDEMPOTENCY_SORT_KEY: Final = "IDEMPOTENCY"
-TOTAL_PREFIX: Final = "total#"
-LAST_REQUEST_ATTRIBUTE: Final = "lastRequestId"
-THANK_YOU_MESSAGE_ID_ATTRIBUTE: Final = "thankYouMessageId"
 # Cancellation reasons that mean "try again" rather than "this request is wrong". They
 # arrive inside TransactionCanceledException, which botocore never retries, so this is
 # their only retry (unlike the error codes below).
@@ -55,13 +67,28 @@ _UNAVAILABLE_CODES: Final = frozenset(
     }
 )
 _MAX_CURSOR_LENGTH: Final = 512
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
 
 
-def donor_key(donor_id: str) -> dict[str, dict[str, str]]:
-    return {
-        PARTITION_KEY: {"S": DONOR_KEY_PREFIX + donor_id},
-        SORT_KEY: {"S": DONOR_SORT_KEY},
-    }
+def to_wire(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Plain values (str, int) as DynamoDB attribute values, by boto3's TypeSerializer."""
+    return {name: _serializer.serialize(value) for name, value in values.items()}
+
+
+def from_wire(item: WireItem) -> dict[str, Any]:
+    """DynamoDB attribute values as plain values (numbers come back as Decimal)."""
+    return {name: _deserializer.deserialize(value) for name, value in item.items()}
+
+
+def donor_key(donor_id: str) -> dict[str, Any]:
+    return to_wire({PARTITION_KEY: DONOR_KEY_PREFIX + donor_id, SORT_KEY: DONOR_SORT_KEY})
+
+
+def _marker_key(idempotency_key: str) -> dict[str, Any]:
+    return to_wire(
+        {PARTITION_KEY: IDEMPOTENCY_KEY_PREFIX + idempotency_key, SORT_KEY: IDEMPOTENCY_SORT_KEY}
+    )
 
 
 def _donation_sort_key(donation: Donation) -> str:
@@ -69,48 +96,46 @@ def _donation_sort_key(donation: Donation) -> str:
     return f"{DONATION_KEY_PREFIX}{donation.donated_at.isoformat()}#{donation.id}"
 
 
-def _donation_attributes(donation: Donation) -> dict[str, dict[str, str]]:
-    attributes = {
-        "donationId": {"S": donation.id},
-        "donorId": {"S": donation.donor_id},
-        "amountMinor": {"N": str(donation.amount.minor_units)},
-        "currency": {"S": donation.amount.currency},
-        "donatedAt": {"S": donation.donated_at.isoformat()},
-        "recordedAt": {"S": donation.recorded_at.isoformat()},
+def _donation_values(donation: Donation) -> dict[str, Any]:
+    values: dict[str, Any] = {
+        DONATION_ID_ATTRIBUTE: donation.id,
+        DONOR_ID_ATTRIBUTE: donation.donor_id,
+        AMOUNT_MINOR_ATTRIBUTE: donation.amount.minor_units,
+        CURRENCY_ATTRIBUTE: donation.amount.currency,
+        DONATED_AT_ATTRIBUTE: donation.donated_at.isoformat(),
+        RECORDED_AT_ATTRIBUTE: donation.recorded_at.isoformat(),
     }
     if donation.idempotency_key is not None:
-        attributes["idempotencyKey"] = {"S": donation.idempotency_key}
-    return attributes
+        values[IDEMPOTENCY_KEY_ATTRIBUTE] = donation.idempotency_key
+    return values
 
 
 def _donation_from_item(item: Item) -> Donation:
-    key = item.get("idempotencyKey")
     return Donation(
-        id=item["donationId"]["S"],
-        donor_id=item["donorId"]["S"],
-        amount=Money(int(item["amountMinor"]["N"]), item["currency"]["S"]),
-        donated_at=datetime.fromisoformat(item["donatedAt"]["S"]),
-        recorded_at=datetime.fromisoformat(item["recordedAt"]["S"]),
-        idempotency_key=key["S"] if key else None,
+        id=item[DONATION_ID_ATTRIBUTE],
+        donor_id=item[DONOR_ID_ATTRIBUTE],
+        amount=Money(int(item[AMOUNT_MINOR_ATTRIBUTE]), item[CURRENCY_ATTRIBUTE]),
+        donated_at=datetime.fromisoformat(item[DONATED_AT_ATTRIBUTE]),
+        recorded_at=datetime.fromisoformat(item[RECORDED_AT_ATTRIBUTE]),
+        idempotency_key=item.get(IDEMPOTENCY_KEY_ATTRIBUTE),
     )
 
 
 def donor_from_item(donor_id: str, item: Item | None) -> DonorSummary:
-    """Read a donor item (or a stream image of one); an absent item is a donor never seen."""
+    """Read a donor item (plain values); an absent item is a donor never seen."""
     if not item:
         return DonorSummary(donor_id)
     thanked_at = item.get(THANKED_AT_ATTRIBUTE)
-    message_id = item.get(THANK_YOU_MESSAGE_ID_ATTRIBUTE)
     return DonorSummary(
         donor_id=donor_id,
-        donation_count=int(item.get(DONATION_COUNT_ATTRIBUTE, {"N": "0"})["N"]),
+        donation_count=int(item.get(DONATION_COUNT_ATTRIBUTE, 0)),
         totals={
-            name.removeprefix(TOTAL_PREFIX): int(value["N"])
+            name.removeprefix(TOTAL_ATTRIBUTE_PREFIX): int(value)
             for name, value in item.items()
-            if name.startswith(TOTAL_PREFIX)
+            if name.startswith(TOTAL_ATTRIBUTE_PREFIX)
         },
-        thanked_at=datetime.fromisoformat(thanked_at["S"]) if thanked_at else None,
-        thank_you_message_id=message_id["S"] if message_id else None,
+        thanked_at=datetime.fromisoformat(thanked_at) if thanked_at else None,
+        thank_you_message_id=item.get(THANK_YOU_MESSAGE_ID_ATTRIBUTE),
     )
 
 
@@ -187,32 +212,30 @@ class DynamoDBDonationStore(DonationStore):
                 return
 
     def donor(self, donor_id: str) -> DonorSummary:
-        item = self._get(donor_key(donor_id))
-        return donor_from_item(donor_id, item)
+        return donor_from_item(donor_id, self._get(donor_key(donor_id)))
 
     def donation_count(self, donor_id: str) -> int:
         item = self._get(donor_key(donor_id), projection=DONATION_COUNT_ATTRIBUTE)
-        return int(item[DONATION_COUNT_ATTRIBUTE]["N"]) if item else 0
+        return int(item[DONATION_COUNT_ATTRIBUTE]) if item else 0
 
     def donations(self, donor_id: str, limit: int, cursor: str | None) -> DonationPage:
         # One extra item tells whether another page exists without a second query.
         query = self._donations_query(donor_id, newest_first=True, limit=limit + 1)
         if cursor is not None:
-            query["ExclusiveStartKey"] = {
-                PARTITION_KEY: {"S": DONOR_KEY_PREFIX + donor_id},
-                SORT_KEY: {"S": _decode_cursor(cursor)},
-            }
-        items = self._call(lambda: self._client.query(**query))["Items"]
+            query["ExclusiveStartKey"] = to_wire(
+                {PARTITION_KEY: DONOR_KEY_PREFIX + donor_id, SORT_KEY: _decode_cursor(cursor)}
+            )
+        items = self._query(query)
         page = items[:limit]
-        has_more = len(items) > limit
-        next_cursor = _encode_cursor(page[-1][SORT_KEY]["S"]) if has_more else None
+        next_cursor = _encode_cursor(page[-1][SORT_KEY]) if len(items) > limit else None
         return DonationPage([_donation_from_item(item) for item in page], next_cursor)
 
     def donation_time(self, donor_id: str, *, latest: bool) -> datetime | None:
         query = self._donations_query(donor_id, newest_first=latest, limit=1)
-        query["ProjectionExpression"] = "donatedAt"
-        items = self._call(lambda: self._client.query(**query))["Items"]
-        return datetime.fromisoformat(items[0]["donatedAt"]["S"]) if items else None
+        query["ProjectionExpression"] = "#donatedAt"
+        query["ExpressionAttributeNames"]["#donatedAt"] = DONATED_AT_ATTRIBUTE
+        items = self._query(query)
+        return datetime.fromisoformat(items[0][DONATED_AT_ATTRIBUTE]) if items else None
 
     def _donations_query(self, donor_id: str, *, newest_first: bool, limit: int) -> dict[str, Any]:
         # Donation sort keys start with the time of the gift, so key order is time order.
@@ -220,10 +243,9 @@ class DynamoDBDonationStore(DonationStore):
             "TableName": self._table,
             "KeyConditionExpression": "#pk = :pk AND begins_with(#sk, :prefix)",
             "ExpressionAttributeNames": {"#pk": PARTITION_KEY, "#sk": SORT_KEY},
-            "ExpressionAttributeValues": {
-                ":pk": {"S": DONOR_KEY_PREFIX + donor_id},
-                ":prefix": {"S": DONATION_KEY_PREFIX},
-            },
+            "ExpressionAttributeValues": to_wire(
+                {":pk": DONOR_KEY_PREFIX + donor_id, ":prefix": DONATION_KEY_PREFIX}
+            ),
             "ScanIndexForward": not newest_first,
             "ConsistentRead": True,
             "Limit": limit,
@@ -234,28 +256,25 @@ class DynamoDBDonationStore(DonationStore):
         # publish it again: retry conflicts with in-flight donations (which botocore does
         # not retry) and storage that stays busy, with jitter. A retry of a mark that did
         # land finds its own message id and counts as success.
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "Key": donor_key(donor_id),
+            "UpdateExpression": "SET #thanked = :at, #mid = :mid",
+            "ConditionExpression": (
+                "attribute_exists(#pk) AND (attribute_not_exists(#thanked) OR #mid = :mid)"
+            ),
+            "ExpressionAttributeNames": {
+                "#pk": PARTITION_KEY,
+                "#thanked": THANKED_AT_ATTRIBUTE,
+                "#mid": THANK_YOU_MESSAGE_ID_ATTRIBUTE,
+            },
+            "ExpressionAttributeValues": to_wire(
+                {":at": thanked_at.isoformat(), ":mid": message_id}
+            ),
+        }
         for attempt in range(1, self._max_attempts + 1):
             try:
-                self._call(
-                    lambda: self._client.update_item(
-                        TableName=self._table,
-                        Key=donor_key(donor_id),
-                        UpdateExpression="SET #thanked = :at, #mid = :mid",
-                        ConditionExpression=(
-                            "attribute_exists(#pk) AND "
-                            "(attribute_not_exists(#thanked) OR #mid = :mid)"
-                        ),
-                        ExpressionAttributeNames={
-                            "#pk": PARTITION_KEY,
-                            "#thanked": THANKED_AT_ATTRIBUTE,
-                            "#mid": THANK_YOU_MESSAGE_ID_ATTRIBUTE,
-                        },
-                        ExpressionAttributeValues={
-                            ":at": {"S": thanked_at.isoformat()},
-                            ":mid": {"S": message_id},
-                        },
-                    )
-                )
+                self._call(lambda: self._client.update_item(**request))
             except ClientError as error:
                 code = _error_code(error)
                 if code == "ConditionalCheckFailedException":
@@ -284,33 +303,32 @@ class DynamoDBDonationStore(DonationStore):
                 "#count": DONATION_COUNT_ATTRIBUTE,
                 "#thanked": THANKED_AT_ATTRIBUTE,
             },
-            ExpressionAttributeValues={
-                ":donor": {"S": DONOR_SORT_KEY},
-                ":threshold": {"N": str(threshold)},
-            },
+            ExpressionAttributeValues=to_wire({":donor": DONOR_SORT_KEY, ":threshold": threshold}),
             ConsistentRead=True,
         )
         for page in pages:
-            for item in page["Items"]:
-                donor_id = item[PARTITION_KEY]["S"].removeprefix(DONOR_KEY_PREFIX)
+            for wire_item in page["Items"]:
+                item = from_wire(wire_item)
+                donor_id = item[PARTITION_KEY].removeprefix(DONOR_KEY_PREFIX)
                 yield donor_from_item(donor_id, item)
 
     def _transaction(
         self, donation: Donation, fingerprint: str, correlation_id: str | None
     ) -> list[TransactWriteItemTypeDef]:
-        attributes = _donation_attributes(donation)
+        donation_values = _donation_values(donation)
         items: list[TransactWriteItemTypeDef] = []
         if donation.idempotency_key is not None:
+            marker = {
+                PARTITION_KEY: IDEMPOTENCY_KEY_PREFIX + donation.idempotency_key,
+                SORT_KEY: IDEMPOTENCY_SORT_KEY,
+                FINGERPRINT_ATTRIBUTE: fingerprint,
+                **donation_values,
+            }
             items.append(
                 {
                     "Put": {
                         "TableName": self._table,
-                        "Item": {
-                            PARTITION_KEY: {"S": IDEMPOTENCY_KEY_PREFIX + donation.idempotency_key},
-                            SORT_KEY: {"S": IDEMPOTENCY_SORT_KEY},
-                            "fingerprint": {"S": fingerprint},
-                            **attributes,
-                        },
+                        "Item": to_wire(marker),
                         "ConditionExpression": "attribute_not_exists(#pk)",
                         "ExpressionAttributeNames": {"#pk": PARTITION_KEY},
                         # The existing marker comes back with the cancellation: a replay
@@ -319,34 +337,39 @@ class DynamoDBDonationStore(DonationStore):
                     }
                 }
             )
+        stored = {
+            PARTITION_KEY: DONOR_KEY_PREFIX + donation.donor_id,
+            SORT_KEY: _donation_sort_key(donation),
+            **donation_values,
+        }
         items.append(
             {
                 "Put": {
                     "TableName": self._table,
-                    "Item": {
-                        PARTITION_KEY: {"S": DONOR_KEY_PREFIX + donation.donor_id},
-                        SORT_KEY: {"S": _donation_sort_key(donation)},
-                        **attributes,
-                    },
+                    "Item": to_wire(stored),
                     "ConditionExpression": "attribute_not_exists(#pk)",
                     "ExpressionAttributeNames": {"#pk": PARTITION_KEY},
                 }
             }
         )
-        total = TOTAL_PREFIX + donation.amount.currency
-        update = "ADD #count :one, #total :amount SET donorId = :donor, #last = :at"
-        values: dict[str, Any] = {
-            ":one": {"N": "1"},
-            ":amount": {"N": str(donation.amount.minor_units)},
-            ":donor": {"S": donation.donor_id},
-            ":at": {"S": donation.recorded_at.isoformat()},
+        update = "ADD #count :one, #total :amount SET #donor = :donor, #last = :at"
+        names = {
+            "#count": DONATION_COUNT_ATTRIBUTE,
+            "#total": TOTAL_ATTRIBUTE_PREFIX + donation.amount.currency,
+            "#donor": DONOR_ID_ATTRIBUTE,
+            "#last": LAST_RECORDED_AT_ATTRIBUTE,
         }
-        names = {"#count": DONATION_COUNT_ATTRIBUTE, "#total": total, "#last": "lastRecordedAt"}
+        values: dict[str, Any] = {
+            ":one": 1,
+            ":amount": donation.amount.minor_units,
+            ":donor": donation.donor_id,
+            ":at": donation.recorded_at.isoformat(),
+        }
         if correlation_id:
             # Carried to the stream so the thank-you consumer can log the same id.
             update += ", #request = :request"
             names["#request"] = LAST_REQUEST_ATTRIBUTE
-            values[":request"] = {"S": correlation_id[:128]}
+            values[":request"] = correlation_id[:128]
         items.append(
             {
                 "Update": {
@@ -354,7 +377,7 @@ class DynamoDBDonationStore(DonationStore):
                     "Key": donor_key(donation.donor_id),
                     "UpdateExpression": update,
                     "ExpressionAttributeNames": names,
-                    "ExpressionAttributeValues": values,
+                    "ExpressionAttributeValues": to_wire(values),
                 }
             }
         )
@@ -362,26 +385,25 @@ class DynamoDBDonationStore(DonationStore):
 
     def _duplicate(self, error: ClientError, key: str) -> DuplicateIdempotencyKeyError:
         reasons: list[Any] = list(error.response.get("CancellationReasons", []))
-        marker = reasons[0].get("Item") if reasons else None
-        if not marker:
-            # Not every DynamoDB-compatible endpoint returns the old item; read it instead.
-            marker = self._get(
-                {
-                    PARTITION_KEY: {"S": IDEMPOTENCY_KEY_PREFIX + key},
-                    SORT_KEY: {"S": IDEMPOTENCY_SORT_KEY},
-                }
-            )
+        returned = reasons[0].get("Item") if reasons else None
+        # Not every DynamoDB-compatible endpoint returns the old item; read it instead.
+        marker = from_wire(returned) if returned else self._get(_marker_key(key))
         if not marker:
             raise StoreUnavailableError("idempotency marker vanished")
-        return DuplicateIdempotencyKeyError(_donation_from_item(marker), marker["fingerprint"]["S"])
+        return DuplicateIdempotencyKeyError(
+            _donation_from_item(marker), marker[FINGERPRINT_ATTRIBUTE]
+        )
 
     def _get(self, key: dict[str, Any], projection: str | None = None) -> Item | None:
         request: dict[str, Any] = {"TableName": self._table, "Key": key, "ConsistentRead": True}
         if projection:
             request["ProjectionExpression"] = projection
-        response = self._call(lambda: self._client.get_item(**request))
-        item: Item | None = response.get("Item")
-        return item
+        item = self._call(lambda: self._client.get_item(**request)).get("Item")
+        return from_wire(item) if item else None
+
+    def _query(self, query: dict[str, Any]) -> list[Item]:
+        items = self._call(lambda: self._client.query(**query))["Items"]
+        return [from_wire(item) for item in items]
 
     @staticmethod
     def _call(operation: Callable[[], Any]) -> Any:

@@ -18,6 +18,8 @@ class ThankYouOutcome(enum.Enum):
     SENT = "sent"
     # Published, but another worker marked the donor first: a duplicate reached SNS.
     SENT_DUPLICATE = "sent_duplicate"
+    # Re-drive only: sending or marking failed; a later run tries this donor again.
+    FAILED = "failed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +28,8 @@ class ThankYouResult:
     donor_id: str
     milestone: int
     message_id: str | None = None
+    # For FAILED: the exception's type name (never its message, which may quote data).
+    error: str | None = None
 
 
 class ThankYouService:
@@ -57,15 +61,22 @@ class ThankYouService:
             return ThankYouResult(ThankYouOutcome.NOT_A_MILESTONE, change.donor_id, self._threshold)
         return self.thank(change.donor_id)
 
-    def awaiting_thanks(self) -> Iterator[str]:
-        """The donors at or above the threshold who were never thanked."""
-        for donor in self._store.donors_awaiting_thanks(self._threshold):
-            yield donor.donor_id
-
     def redrive(self) -> Iterator[ThankYouResult]:
-        """Thank every donor at or above the threshold who was never thanked."""
-        for donor_id in self.awaiting_thanks():
-            yield self.thank(donor_id)
+        """Thank every donor at or above the threshold who was never thanked.
+
+        One donor's failure does not stop the others: it is reported as ``FAILED`` and the
+        donor is still unthanked, so running the re-drive again retries them.
+        """
+        for donor in self._store.donors_awaiting_thanks(self._threshold):
+            try:
+                yield self.thank(donor.donor_id)
+            except Exception as error:
+                yield ThankYouResult(
+                    ThankYouOutcome.FAILED,
+                    donor.donor_id,
+                    self._threshold,
+                    error=type(error).__name__,
+                )
 
     def thank(self, donor_id: str) -> ThankYouResult:
         """Send the donor their thank-you unless they already have it."""

@@ -21,11 +21,11 @@ import boto3
 import pytest
 from botocore.exceptions import ConnectTimeoutError, EndpointConnectionError, ReadTimeoutError
 
-from donations.container import aws_client_config, services
-from local.emulator import EmulatedResources
+from donations.container import aws_client_config
 from local.inbox import ThankYouInbox
 from local.stream_pump import StreamPump
 from tests.support.api import RECORD_DONATION_LEAN, count, graphql
+from tests.support.aws import EmulatedAccount
 
 pytestmark = pytest.mark.usefixtures("aws")
 
@@ -81,6 +81,7 @@ class Injector:
 class Faults:
     """Hooks faults onto the clients of the running container; tallies what it injected."""
 
+    client: Any
     backoffs: list[float] = field(default_factory=list)
     injectors: list[Injector] = field(default_factory=list)
 
@@ -91,23 +92,22 @@ class Faults:
 
     def reply(self, operation: str, fault: Fault, failures: float = float("inf")) -> Injector:
         """Answer `operation` with an AWS error instead of calling DynamoDB."""
-        client = services().ledger._store._client  # type: ignore[attr-defined]
-        return self._hook(client, f"before-call.dynamodb.{operation}", Injector(fault, failures))
+        return self._hook(
+            self.client, f"before-call.dynamodb.{operation}", Injector(fault, failures)
+        )
 
     def break_network(
         self, operation: str, error: type[Exception], failures: float = float("inf")
     ) -> Injector:
         """Fail the HTTP exchange of `operation`: nothing reaches the table."""
-        client = services().ledger._store._client  # type: ignore[attr-defined]
         injector = Injector(lambda: error(endpoint_url=ENDPOINT), failures)
-        return self._hook(client, f"before-send.dynamodb.{operation}", injector)
+        return self._hook(self.client, f"before-send.dynamodb.{operation}", injector)
 
     def lose_response_of(self, operation: str, times: int = 1) -> Injector:
         """The write lands (moto's own before-send hook runs first), then the response is lost
         to a read timeout, which botocore retries with the same ClientRequestToken."""
-        client = services().ledger._store._client  # type: ignore[attr-defined]
         injector = Injector(lambda: ReadTimeoutError(endpoint_url=ENDPOINT), times)
-        client.meta.events.register_last(f"before-send.dynamodb.{operation}", injector)
+        self.client.meta.events.register_last(f"before-send.dynamodb.{operation}", injector)
         self.injectors.append(injector)
         return injector
 
@@ -123,12 +123,16 @@ def report() -> Iterator[None]:
     print(f"\nfaults: {INJECTED.total()} injected ({summary})")  # noqa: T201
 
 
+# How many times the store tries a transaction that keeps conflicting (its default).
+STORE_ATTEMPTS = 6
+
+
 @pytest.fixture
-def faults(monkeypatch: pytest.MonkeyPatch) -> Faults:
-    faults = Faults()
+def faults(aws: EmulatedAccount, monkeypatch: pytest.MonkeyPatch) -> Faults:
+    faults = Faults(aws.clients.dynamodb)
     # Retries back off for real; record the waits instead of sleeping through them.
     monkeypatch.setattr("botocore.endpoint.time", SimpleNamespace(sleep=faults.backoffs.append))
-    monkeypatch.setattr(services().ledger._store, "_sleep", faults.backoffs.append)  # type: ignore[attr-defined]
+    aws.compose(sleep=faults.backoffs.append)
     return faults
 
 
@@ -209,7 +213,7 @@ def test_persistent_transaction_conflicts_are_retried_a_bounded_number_of_times(
     response = donate("donor-contended")
 
     assert_unavailable(response)
-    assert conflicts.calls == services().ledger._store._max_attempts  # type: ignore[attr-defined]
+    assert conflicts.calls == STORE_ATTEMPTS
     assert len(faults.backoffs) == conflicts.calls - 1
     assert count("donor-contended") == 0
 
@@ -285,7 +289,7 @@ def test_a_storm_of_mixed_faults_never_loses_or_double_counts_a_donation(faults:
         if plan[-1] == "lost-response":
             raise ReadTimeoutError(endpoint_url=ENDPOINT)
 
-    client = services().ledger._store._client  # type: ignore[attr-defined]
+    client = faults.client
     client.meta.events.register_first("before-call.dynamodb.TransactWriteItems", before_call)
     client.meta.events.register_first("before-send.dynamodb.TransactWriteItems", before_send)
     client.meta.events.register_first("after-call.dynamodb.TransactWriteItems", after_call)
@@ -319,14 +323,12 @@ def test_a_storm_of_mixed_faults_never_loses_or_double_counts_a_donation(faults:
 
 
 def test_sns_throttling_never_fails_a_donation_and_the_thank_you_goes_out_once(
-    aws: EmulatedResources,
+    aws: EmulatedAccount,
 ) -> None:
-    import handler
-
-    sns = services().thank_you._sender._client  # type: ignore[union-attr]
+    assert aws.clients.sns is not None
     throttled = Injector(lambda: aws_error("Throttling"), failures=2)
-    sns.meta.events.register_first("before-call.sns.Publish", throttled)
-    pump = StreamPump(aws.stream_arn, handler.thank_you_handler, retry_delay=0)
+    aws.clients.sns.meta.events.register_first("before-call.sns.Publish", throttled)
+    pump = StreamPump(aws.stream_arn, aws.thank_you_handler, retry_delay=0)
     inbox = ThankYouInbox(aws.queue_url)
 
     first, second = donate("donor-sns"), donate("donor-sns")
@@ -343,15 +345,13 @@ def test_sns_throttling_never_fails_a_donation_and_the_thank_you_goes_out_once(
 
 
 def test_persistent_sns_errors_reach_the_dead_letter_queue_and_never_touch_the_api(
-    aws: EmulatedResources,
+    aws: EmulatedAccount,
 ) -> None:
-    import handler
-
-    sns = services().thank_you._sender._client  # type: ignore[union-attr]
-    sns.meta.events.register_first(
+    assert aws.clients.sns is not None
+    aws.clients.sns.meta.events.register_first(
         "before-call.sns.Publish", Injector(lambda: aws_error("KMSThrottlingException"))
     )
-    pump = StreamPump(aws.stream_arn, handler.thank_you_handler, retry_delay=0, max_retries=2)
+    pump = StreamPump(aws.stream_arn, aws.thank_you_handler, retry_delay=0, max_retries=2)
 
     responses = [donate("donor-sns-down") for _ in range(3)]
     pump.drain()

@@ -38,10 +38,11 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from local.lambda_events import graphql_event
-from schema import schema as server_schema
+from schema import build_schema
 from tests.support.api import RECORD_DONATION, ApiResponse, invoke
 
 FUZZ_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "100"))
+server_schema = build_schema()
 SDL = str(server_schema)
 ORACLE = graphql.build_schema(SDL)  # graphql-core's view of the contract, no server code
 

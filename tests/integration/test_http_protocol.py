@@ -11,6 +11,7 @@ import pytest
 
 from local.lambda_events import graphql_event, http_api_event
 from tests.support.api import RECORD_DONATION_LEAN, ApiResponse, graphql, invoke
+from tests.support.aws import EmulatedAccount
 
 pytestmark = pytest.mark.usefixtures("aws")
 
@@ -245,14 +246,12 @@ def test_a_base64_encoded_body_from_api_gateway_is_read() -> None:
 
 
 def test_an_unexpected_exception_is_a_generic_error_with_the_request_id(
-    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    aws: EmulatedAccount, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from donations.container import services
-
     def explode(*_: object) -> int:
         raise KeyError("/var/task/donations/secret.py DONOR#donor-http")
 
-    monkeypatch.setattr(services().ledger, "donation_count", explode)
+    monkeypatch.setattr(aws.services.ledger, "donation_count", explode)
 
     response = graphql('{ donationCount(donorId: "donor-http") }', request_id="req-123")
 
@@ -298,10 +297,11 @@ def test_development_serves_graphiql_introspection_and_field_suggestions() -> No
 
 
 def test_production_hides_graphiql_introspection_and_field_suggestions(
-    monkeypatch: pytest.MonkeyPatch,
+    aws: EmulatedAccount, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("STAGE", "prod")
     monkeypatch.setenv("LOG_HASH_KEY", "prod-test-key")
+    aws.compose()
 
     ide = invoke(http_api_event("http_api_graphql_get"))
     schema = graphql("{ __schema { queryType { name } } }")

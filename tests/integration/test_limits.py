@@ -14,8 +14,8 @@ import httpx
 import pytest
 
 from local.lambda_events import http_api_event
-from schema import MAX_ALIASES, MAX_QUERY_DEPTH, MAX_TOKENS, OperationLimits
 from schema.http import MAX_BODY_BYTES
+from schema.limits import MAX_ALIASES, MAX_QUERY_DEPTH, MAX_TOKENS, OperationLimits
 from tests.support.api import RECORD_DONATION_LEAN, ApiResponse, invoke
 from tests.support.api import graphql as send
 
@@ -262,7 +262,7 @@ def local_url(aws: Any) -> Iterator[str]:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     config = uvicorn.Config(
-        build_asgi_app(), host="127.0.0.1", port=port, log_config=None, lifespan="off"
+        build_asgi_app(aws.services), host="127.0.0.1", port=port, log_config=None, lifespan="off"
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)

@@ -22,13 +22,12 @@ from typing import Any
 import httpx
 import pytest
 
-from donations.container import services
 from donations.observability import donor_ref, logger
-from local.emulator import EmulatedResources
 from local.inbox import ThankYouInbox
 from local.lambda_events import http_api_event
 from local.stream_pump import StreamPump
 from tests.support.api import DONATION_COUNT, RECORD_DONATION, graphql, invoke, record
+from tests.support.aws import EmulatedAccount
 
 DONOR = "canary-donor-7f3a"
 EMAIL = "jane.doe+canary@example.org"
@@ -75,7 +74,7 @@ def every_log_line(capfd: pytest.CaptureFixture[str]) -> Iterator[list[str]]:
 
 
 @contextmanager
-def local_server() -> Iterator[str]:
+def local_server(aws: EmulatedAccount) -> Iterator[str]:
     """`make run`'s app (with its request log) on a real uvicorn, on 127.0.0.1."""
     import uvicorn
 
@@ -86,7 +85,7 @@ def local_server() -> Iterator[str]:
         port = probe.getsockname()[1]
     # As local.server.main() runs it: no access log (it would print query strings).
     config = uvicorn.Config(
-        build_asgi_app(),
+        build_asgi_app(aws.services),
         host="127.0.0.1",
         port=port,
         log_config=None,
@@ -107,7 +106,7 @@ def local_server() -> Iterator[str]:
 
 
 @contextmanager
-def dynamodb_fault(code: str) -> Iterator[None]:
+def dynamodb_fault(aws: EmulatedAccount, code: str) -> Iterator[None]:
     """Every TransactWriteItems answers with `code`, after botocore's own retries."""
 
     def fail(**_: Any) -> tuple[Any, dict[str, Any]]:
@@ -116,7 +115,7 @@ def dynamodb_fault(code: str) -> Iterator[None]:
             "ResponseMetadata": {},
         }
 
-    events = services().ledger._store._client.meta.events  # type: ignore[attr-defined]
+    events = aws.clients.dynamodb.meta.events
     events.register_first("before-call.dynamodb.TransactWriteItems", fail)
     try:
         yield
@@ -124,7 +123,7 @@ def dynamodb_fault(code: str) -> Iterator[None]:
         events.unregister("before-call.dynamodb.TransactWriteItems", fail)
 
 
-def exercise_the_lambda_api() -> None:
+def exercise_the_lambda_api(aws: EmulatedAccount) -> None:
     record(DONOR, AMOUNT, idempotencyKey=KEY)
     record(DONOR, AMOUNT, idempotencyKey=KEY)  # a replay
     record(DONOR, "1.00", idempotencyKey=KEY)  # the key reused for another payload
@@ -154,10 +153,10 @@ def exercise_the_lambda_api() -> None:
         f'query=mutation{{recordDonation(input:{{donorId:"{DONOR}",amount:"{AMOUNT}"}}){{__typename}}}}'
     )
     invoke(get)
-    with dynamodb_fault("ThrottlingException"):
+    with dynamodb_fault(aws, "ThrottlingException"):
         donation = {"donorId": DONOR, "amount": AMOUNT, "idempotencyKey": KEY + "-throttled"}
         graphql(RECORD_DONATION, {"input": donation})
-    with dynamodb_fault("TransactionCanceledException"):
+    with dynamodb_fault(aws, "TransactionCanceledException"):
         graphql(RECORD_DONATION, {"input": {"donorId": DONOR, "amount": AMOUNT}})
 
 
@@ -173,10 +172,9 @@ def exercise_the_local_server(url: str) -> None:
         client.put(url, json={"query": DONOR})
 
 
-def exercise_the_thank_you_path(aws: EmulatedResources) -> None:
-    import handler
-
-    sns = services().thank_you._sender._client  # type: ignore[union-attr]
+def exercise_the_thank_you_path(aws: EmulatedAccount) -> None:
+    sns = aws.clients.sns
+    assert sns is not None
     outage = {"left": 2}
 
     def refuse_twice(**_: Any) -> tuple[Any, dict[str, Any]] | None:
@@ -189,7 +187,7 @@ def exercise_the_thank_you_path(aws: EmulatedResources) -> None:
         }
 
     sns.meta.events.register_first("before-call.sns.Publish", refuse_twice)
-    StreamPump(aws.stream_arn, handler.thank_you_handler, retry_delay=0).drain()
+    StreamPump(aws.stream_arn, aws.thank_you_handler, retry_delay=0).drain()
     inbox = ThankYouInbox(aws.queue_url)
     while inbox.collect():
         pass
@@ -197,11 +195,11 @@ def exercise_the_thank_you_path(aws: EmulatedResources) -> None:
 
 
 def test_no_log_line_carries_donor_ids_emails_or_amounts(
-    aws: EmulatedResources, capfd: pytest.CaptureFixture[str]
+    aws: EmulatedAccount, capfd: pytest.CaptureFixture[str]
 ) -> None:
     with every_log_line(capfd) as lines:
-        exercise_the_lambda_api()
-        with local_server() as url:
+        exercise_the_lambda_api(aws)
+        with local_server(aws) as url:
             exercise_the_local_server(url)
         exercise_the_thank_you_path(aws)
 

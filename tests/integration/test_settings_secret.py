@@ -12,9 +12,9 @@ import boto3
 import pytest
 
 from donations.constants import ENV_LOG_HASH_KEY, ENV_LOG_HASH_KEY_SECRET_ARN
-from donations.container import LogHashKeyError, services
+from donations.container import LogHashKeyError
 from donations.observability import configure_donor_hashing, donor_ref
-from local.emulator import EmulatedResources
+from tests.support.aws import EmulatedAccount
 
 
 def _expected_ref(key: str, donor_id: str) -> str:
@@ -22,11 +22,9 @@ def _expected_ref(key: str, donor_id: str) -> str:
 
 
 @pytest.fixture
-def secret_env(aws: EmulatedResources, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+def secret_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     monkeypatch.delenv(ENV_LOG_HASH_KEY, raising=False)
-    services.cache_clear()
     yield boto3.client("secretsmanager")
-    services.cache_clear()
     configure_donor_hashing("")  # leave no key behind for the next test
 
 
@@ -40,35 +38,35 @@ def secret_env(aws: EmulatedResources, monkeypatch: pytest.MonkeyPatch) -> Itera
     ],
 )
 def test_the_key_is_fetched_from_the_secret_named_by_its_arn(
-    secret_env: Any, monkeypatch: pytest.MonkeyPatch, value: str
+    aws: EmulatedAccount, secret_env: Any, monkeypatch: pytest.MonkeyPatch, value: str
 ) -> None:
     arn = secret_env.create_secret(Name="LogHashKey", SecretString=value)["ARN"]
     monkeypatch.setenv(ENV_LOG_HASH_KEY_SECRET_ARN, arn)
 
-    services()
+    aws.compose()
 
     assert donor_ref("x") == _expected_ref(value, "x")
 
 
 def test_an_explicit_key_wins_over_the_secret(
-    secret_env: Any, monkeypatch: pytest.MonkeyPatch
+    aws: EmulatedAccount, secret_env: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     arn = secret_env.create_secret(Name="LogHashKey", SecretString="from-secret")["ARN"]
     monkeypatch.setenv(ENV_LOG_HASH_KEY_SECRET_ARN, arn)
     monkeypatch.setenv(ENV_LOG_HASH_KEY, "from-env")
 
-    services()
+    aws.compose()
 
     assert donor_ref("x") == _expected_ref("from-env", "x")
 
 
 def test_an_unreadable_secret_stops_the_function_with_a_clear_reason(
-    secret_env: Any, monkeypatch: pytest.MonkeyPatch
+    aws: EmulatedAccount, secret_env: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     arn = "arn:aws:secretsmanager:eu-west-2:123456789012:secret:Missing-abcdef"
     monkeypatch.setenv(ENV_LOG_HASH_KEY_SECRET_ARN, arn)
 
     with pytest.raises(LogHashKeyError, match="ResourceNotFoundException") as raised:
-        services()
+        aws.compose()
 
     assert arn in str(raised.value)

@@ -11,23 +11,19 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from donations.container import services
-from local.emulator import EmulatedResources
 from local.inbox import ThankYouInbox
-from local.lambda_context import LocalLambdaContext
 from local.stream_pump import StreamPump
 from tests.support.api import RECORD_DONATION_LEAN, count, graphql, record
+from tests.support.aws import EmulatedAccount
 
 
 @pytest.fixture
-def pump(aws: EmulatedResources) -> StreamPump:
-    import handler
-
-    return StreamPump(aws.stream_arn, handler.thank_you_handler, retry_delay=0)
+def pump(aws: EmulatedAccount) -> StreamPump:
+    return StreamPump(aws.stream_arn, aws.thank_you_handler, retry_delay=0)
 
 
 @pytest.fixture
-def inbox(aws: EmulatedResources) -> ThankYouInbox:
+def inbox(aws: EmulatedAccount) -> ThankYouInbox:
     return ThankYouInbox(aws.queue_url)
 
 
@@ -39,7 +35,7 @@ def delivered(inbox: ThankYouInbox) -> list[dict[str, Any]]:
 
 
 @contextmanager
-def sns_outage() -> Iterator[None]:
+def sns_outage(aws: EmulatedAccount) -> Iterator[None]:
     """Every SNS publish fails, as in a regional SNS incident."""
 
     def refuse(**_: Any) -> None:
@@ -47,8 +43,8 @@ def sns_outage() -> Iterator[None]:
             {"Error": {"Code": "InternalError", "Message": "SNS unavailable"}}, "Publish"
         )
 
-    sender = services().thank_you._sender  # type: ignore[union-attr]
-    events = sender._client.meta.events  # type: ignore[attr-defined]
+    assert aws.clients.sns is not None
+    events = aws.clients.sns.meta.events
     events.register("before-call.sns.Publish", refuse, unique_id="sns-outage")
     yield
     events.unregister("before-call.sns.Publish", unique_id="sns-outage")
@@ -126,17 +122,15 @@ def test_retried_request_with_one_idempotency_key_counts_once_and_thanks_at_most
 
 
 def test_sns_outage_loses_nothing_and_thanks_once_after_recovery(
-    aws: EmulatedResources, inbox: ThankYouInbox
+    aws: EmulatedAccount, inbox: ThankYouInbox
 ) -> None:
-    import handler
-
     record("donor-1")
     second = record("donor-1")
-    pump = StreamPump(aws.stream_arn, handler.thank_you_handler, retry_delay=0, max_retries=0)
+    pump = StreamPump(aws.stream_arn, aws.thank_you_handler, retry_delay=0, max_retries=0)
     records = pump.poll()
 
-    with sns_outage():
-        response = handler.thank_you_handler({"Records": records}, LocalLambdaContext())
+    with sns_outage(aws):
+        response = aws.deliver(records)
 
     failed = [item["itemIdentifier"] for item in response["batchItemFailures"]]
     crossing = [r for r in records if r["dynamodb"].get("OldImage", {}).get("donationCount")]
@@ -148,38 +142,39 @@ def test_sns_outage_loses_nothing_and_thanks_once_after_recovery(
     # SNS is back: Lambda delivers the batch again from the failed record on, twice over.
     retry = records[records.index(crossing[0]) :]
     for _ in range(2):
-        again = handler.thank_you_handler({"Records": retry}, LocalLambdaContext())
+        again = aws.deliver(retry)
         assert again["batchItemFailures"] == []
     assert len(delivered(inbox)) == 1
 
 
 def test_malformed_record_does_not_block_the_rest_of_its_batch(
-    pump: StreamPump, inbox: ThankYouInbox
+    aws: EmulatedAccount, pump: StreamPump, inbox: ThankYouInbox
 ) -> None:
-    import handler
-
     record("donor-1")
     record("donor-1")
     records = pump.poll()
     broken = {**records[0], "dynamodb": {"SequenceNumber": "000-broken", "Keys": {}}}
 
-    response = handler.thank_you_handler({"Records": [broken, *records]}, LocalLambdaContext())
+    response = aws.deliver([broken, *records])
 
     assert response["batchItemFailures"] == [{"itemIdentifier": "000-broken"}]
     assert len(delivered(inbox)) == 1
 
 
 def test_redrive_thanks_exactly_the_missed_donors_and_a_second_run_sends_nothing(
-    inbox: ThankYouInbox,
+    aws: EmulatedAccount, inbox: ThankYouInbox
 ) -> None:
     from scripts.redrive import redrive
+
+    thank_you = aws.services.thank_you
+    assert thank_you is not None
 
     for donor in ("missed-a", "missed-b", "missed-b", "missed-a", "one-gift"):
         record(donor)
     record("missed-b")
 
-    first = redrive()
-    second = redrive()
+    first = redrive(thank_you)
+    second = redrive(thank_you)
 
     assert first.sent == 2
     assert second.sent == 0
@@ -201,7 +196,7 @@ def test_thank_yous_keep_flowing_after_a_replayed_request(
 
 
 def test_a_mark_that_conflicts_with_a_donation_in_flight_is_retried_not_republished(
-    pump: StreamPump, inbox: ThankYouInbox
+    aws: EmulatedAccount, pump: StreamPump, inbox: ThankYouInbox
 ) -> None:
     conflicts = iter([True])
 
@@ -214,8 +209,7 @@ def test_a_mark_that_conflicts_with_a_donation_in_flight_is_retried_not_republis
 
     record("donor-1")
     record("donor-1")
-    store = services().thank_you._store  # type: ignore[union-attr]
-    events = store._client.meta.events  # type: ignore[attr-defined]
+    events = aws.clients.dynamodb.meta.events
     events.register("before-call.dynamodb.UpdateItem", conflict_once, unique_id="conflict")
     try:
         pump.drain()
@@ -228,16 +222,14 @@ def test_a_mark_that_conflicts_with_a_donation_in_flight_is_retried_not_republis
     assert graphql('{ donor(id: "donor-1") { thankedAt } }').data["donor"]["thankedAt"]
 
 
-def test_a_batch_whose_every_record_fails_is_reported_not_raised(aws: EmulatedResources) -> None:
-    import handler
-
+def test_a_batch_whose_every_record_fails_is_reported_not_raised(aws: EmulatedAccount) -> None:
     record("donor-1")
     record("donor-1")
-    pump = StreamPump(aws.stream_arn, handler.thank_you_handler)
+    pump = StreamPump(aws.stream_arn, aws.thank_you_handler)
     crossing = [r for r in pump.poll() if r["dynamodb"].get("OldImage", {}).get("donationCount")]
 
-    with sns_outage():
-        response = handler.thank_you_handler({"Records": crossing}, LocalLambdaContext())
+    with sns_outage(aws):
+        response = aws.deliver(crossing)
 
     assert response["batchItemFailures"] == [
         {"itemIdentifier": crossing[0]["dynamodb"]["SequenceNumber"]}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,10 +51,17 @@ class ApiResponse:
         return data
 
 
-def invoke(event: dict[str, Any]) -> ApiResponse:
-    import handler
+_handler: list[Callable[[dict[str, Any], Any], dict[str, Any]]] = []
 
-    response = handler.api_handler(event, LocalLambdaContext())
+
+def serve_with(api_handler: Callable[[dict[str, Any], Any], dict[str, Any]]) -> None:
+    """Send this module's requests to ``api_handler`` (the ``aws`` fixture's, per test)."""
+    _handler[:] = [api_handler]
+
+
+def invoke(event: dict[str, Any]) -> ApiResponse:
+    """Call the API handler the way API Gateway does, with an HTTP API v2 event."""
+    response = _handler[0](event, LocalLambdaContext())
     return ApiResponse(response["statusCode"], response.get("headers", {}), response["body"])
 
 

@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from donations.domain.ledger import DonationLedger
 from donations.domain.model import DonorSummary
 
 
 @dataclass
-class Context:
+class RequestContext:
     ledger: DonationLedger
     request_id: str
-    request: Any = None
-    response: Any = None
     _donors: dict[str, DonorSummary] = field(default_factory=dict)
 
     def donor_summary(self, donor_id: str) -> DonorSummary:
