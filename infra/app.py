@@ -13,7 +13,8 @@ from typing import Any
 from aws_cdk import App, Environment, Validations
 from cdk_nag import AwsSolutionsChecks
 
-from infra.config import _parse_bool, load_stage_config
+from donations.settings import parse_bool
+from infra.config import load_stage_config
 from infra.stack import DonationsStack
 
 
@@ -31,7 +32,7 @@ def build_app(context: Mapping[str, Any] | None = None, outdir: str | None = Non
         app,
         stack_name(config.stage.value),
         config=config,
-        bundle_boto3=_parse_bool(app.node.try_get_context("bundleBoto3") or False),
+        bundle_boto3=parse_bool(app.node.try_get_context("bundleBoto3") or False),
         env=env,
         description=f"Donations GraphQL service ({config.stage.value})",
     )

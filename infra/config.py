@@ -15,6 +15,7 @@ from aws_cdk import RemovalPolicy
 from constructs import Node
 
 from donations import constants
+from donations.settings import parse_bool, parse_positive_int
 
 
 class Stage(StrEnum):
@@ -80,17 +81,6 @@ _DEFAULTS: dict[Stage, dict[str, Any]] = {
 }
 
 
-def _parse_bool(value: object) -> bool:
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in {"true", "1", "yes", "on"}:
-        return True
-    if text in {"false", "0", "no", "off"}:
-        return False
-    raise ValueError(f"expected a boolean, got {value!r}")
-
-
 def _parse_list(value: object) -> tuple[str, ...]:
     # `-c corsOrigins=https://a.example,https://b.example` arrives as a string, cdk.json as a list.
     if isinstance(value, list | tuple):
@@ -119,9 +109,9 @@ def load_stage_config(node: Node) -> StageConfig:
 
     stage = Stage(str(context("stage", Stage.DEV.value)))
     defaults = _DEFAULTS[stage]
-    threshold = int(str(context("thankYouThreshold", constants.DEFAULT_THANK_YOU_THRESHOLD)))
-    if threshold < 1:
-        raise ValueError("thankYouThreshold must be at least 1")
+    threshold = parse_positive_int(
+        context("thankYouThreshold", constants.DEFAULT_THANK_YOU_THRESHOLD)
+    )
     authorization = Authorization(str(context("authorization", Authorization.NONE.value)))
     jwt_issuer = context("jwtIssuer")
     if authorization is Authorization.JWT and not jwt_issuer:
@@ -129,8 +119,8 @@ def load_stage_config(node: Node) -> StageConfig:
     alarm_email = context("alarmEmail")
     return StageConfig(
         stage=stage,
-        graphiql=_parse_bool(context("graphiql", defaults["graphiql"])),
-        introspection=_parse_bool(context("introspection", defaults["introspection"])),
+        graphiql=parse_bool(context("graphiql", defaults["graphiql"])),
+        introspection=parse_bool(context("introspection", defaults["introspection"])),
         removal_policy=defaults["removal_policy"],
         deletion_protection=defaults["deletion_protection"],
         throttle_rate=float(str(context("throttleRate", defaults["throttle_rate"]))),
@@ -142,6 +132,6 @@ def load_stage_config(node: Node) -> StageConfig:
         thank_you_threshold=threshold,
         api_reserved_concurrency=_parse_optional_int(context("apiReservedConcurrency")),
         thank_you_reserved_concurrency=_parse_optional_int(context("thankYouReservedConcurrency")),
-        api_snap_start=_parse_bool(context("apiSnapStart", defaults["api_snap_start"])),
+        api_snap_start=parse_bool(context("apiSnapStart", defaults["api_snap_start"])),
         alarm_email=str(alarm_email) if alarm_email else None,
     )
