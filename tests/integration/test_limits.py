@@ -256,7 +256,7 @@ def local_url(aws: Any) -> Iterator[str]:
     """The ASGI app served by a real uvicorn on 127.0.0.1, against the emulated table."""
     import uvicorn
 
-    from local.server import build_asgi_app
+    from local.app import build_asgi_app
 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

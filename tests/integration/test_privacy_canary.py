@@ -78,7 +78,7 @@ def local_server(aws: EmulatedAccount) -> Iterator[str]:
     """`make run`'s app (with its request log) on a real uvicorn, on 127.0.0.1."""
     import uvicorn
 
-    from local.server import build_asgi_app
+    from local.app import build_asgi_app
 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

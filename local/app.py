@@ -1,0 +1,66 @@
+"""`make run`'s ASGI app: the Lambda function's app, with a request log in front."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from donations.container import Services
+from donations.observability import logger
+from schema.http import is_usable_request_id
+
+Scope = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
+Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+class RequestLogMiddleware:
+    """One JSON line per request, with a correlation id; never the query string or body."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self._app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self._app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers", []))
+        request_id = headers.get(b"x-request-id", b"").decode("latin-1")
+        if not is_usable_request_id(request_id):
+            request_id = str(uuid.uuid4())
+            scope["headers"] = [*scope.get("headers", []), (b"x-request-id", request_id.encode())]
+        # Per thread: the stream pump and the inbox log from their own threads meanwhile.
+        logger.thread_safe_append_keys(correlation_id=request_id)
+        started = time.perf_counter()
+        status = 500
+
+        async def send_with_status(message: MutableMapping[str, Any]) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message.setdefault("headers", []).append((b"x-request-id", request_id.encode()))
+            await send(message)
+
+        try:
+            await self._app(scope, receive, send_with_status)
+        finally:
+            logger.info(
+                "http request",
+                extra={
+                    "method": scope.get("method"),
+                    "path": scope.get("path"),
+                    "status": status,
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                },
+            )
+            logger.thread_safe_remove_keys(["correlation_id"])
+
+
+def build_asgi_app(services: Services) -> ASGIApp:
+    """The Lambda function's app over these services, with a request log in front."""
+    from handler import create_app
+
+    return RequestLogMiddleware(create_app(services))
