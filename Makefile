@@ -18,7 +18,14 @@ UV := .tools/uv/bin/uv
 endif
 RUN := $(UV) run --frozen
 
-.PHONY: help run test lint format bench fuzz load synth deploy destroy smoke redrive schema clean
+# The Lambda asset (infra/asset.py), rebuilt when one of its inputs is newer than it.
+# `-c bundleBoto3=true` in CDK_ARGS takes the variant that ships the lock's boto3.
+WITH_BOTO3 := $(findstring bundleBoto3=true,$(CDK_ARGS))
+ASSET := build/lambda$(if $(WITH_BOTO3),-with-boto3)
+ASSET_INPUTS := uv.lock pyproject.toml infra/asset.py infra/constructs/function.py \
+	$(shell find handler.py donations schema resolvers -type f -not -path '*/__pycache__/*')
+
+.PHONY: help run test lint format bench fuzz load asset synth deploy destroy smoke redrive schema clean
 
 help: ## List the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
@@ -43,7 +50,7 @@ deps: .venv/.synced
 run: .venv/.synced ## Serve the API and GraphiQL on http://127.0.0.1:8000/graphql (HOST=, PORT= to change)
 	@HOST=$(HOST) PORT=$(PORT) $(RUN) python -m local.server
 
-test: .venv/.synced node_modules/.installed ## Run every test (unit, integration, infra, e2e)
+test: .venv/.synced node_modules/.installed $(ASSET) ## Run every test (unit, integration, infra, e2e)
 	@$(RUN) pytest
 
 lint: .venv/.synced ## Format check, lint and strict type check
@@ -59,7 +66,7 @@ schema: .venv/.synced ## Re-export the GraphQL SDL to schema/schema.graphql
 	@$(RUN) python -m schema schema/schema.graphql
 	@echo "==> wrote schema/schema.graphql"
 
-bench: .venv/.synced ## Measure warm overhead, cold start, round trips and asset size
+bench: .venv/.synced $(ASSET) ## Measure warm overhead, cold start, round trips and asset size
 	@$(RUN) python -m bench
 
 fuzz: .venv/.synced ## Long property-based fuzzing run through the real handler
@@ -68,13 +75,19 @@ fuzz: .venv/.synced ## Long property-based fuzzing run through the real handler
 load: .venv/.synced ## Drive the local server with a bounded load and check every count
 	@$(RUN) python -m scripts.load
 
-synth: .venv/.synced node_modules/.installed ## Synthesise the CDK app with the real CDK CLI
+asset: $(ASSET) ## Build the Lambda asset (arm64 wheels, our code, bytecode) into build/
+
+$(ASSET): $(ASSET_INPUTS) | .venv/.synced
+	@echo "==> building the Lambda asset into $@/"
+	@$(RUN) python -m infra.asset $(if $(WITH_BOTO3),--bundle-boto3) $@
+
+synth: .venv/.synced node_modules/.installed $(ASSET) ## Synthesise the CDK app with the real CDK CLI
 	@npx --no-install cdk synth --quiet -c stage=$(STAGE) $(CDK_ARGS)
 
-deploy: .venv/.synced node_modules/.installed ## Deploy the stack (STAGE=dev|prod) to your AWS account
+deploy: .venv/.synced node_modules/.installed $(ASSET) ## Deploy the stack (STAGE=dev|prod) to your AWS account
 	@npx --no-install cdk deploy -c stage=$(STAGE) $(CDK_ARGS) --require-approval broadening --outputs-file cdk.out/outputs-$(STAGE).json
 
-destroy: .venv/.synced node_modules/.installed ## Delete the stack (the table is kept outside dev)
+destroy: .venv/.synced node_modules/.installed $(ASSET) ## Delete the stack (the table is kept outside dev)
 	@npx --no-install cdk destroy -c stage=$(STAGE) $(CDK_ARGS)
 
 smoke: .venv/.synced ## Check a live endpoint: make smoke URL=https://.../graphql
@@ -85,4 +98,4 @@ redrive: .venv/.synced ## Thank donors who crossed the threshold but were never 
 	@$(RUN) python -m scripts.redrive $(ARGS)
 
 clean: ## Remove build output and caches (keeps .venv)
-	@rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache .hypothesis bench/results
+	@rm -rf build cdk.out .pytest_cache .mypy_cache .ruff_cache .hypothesis bench/results

@@ -1,10 +1,10 @@
 """The Lambda asset: zipped and unzipped size, and what is in it.
 
-Built exactly as ``make synth`` builds it, by ``infra.bundling`` (locked runtime wheels for
-arm64, our code, boto3 left to the runtime, bytecode when a local Python 3.13 exists); a bundle
-``cdk synth`` already cached for the same inputs is measured instead of rebuilt. Run in its own
-interpreter (``python -m bench.asset``), because importing the CDK starts a Node.js process that
-should not share the machine with the timed measurements.
+The folder ``make asset`` builds for ``make synth`` (``infra.asset``: locked runtime wheels for
+arm64, our code, boto3 left to the runtime, bytecode when uv finds a Python 3.13), rebuilt the
+same way first if it is missing or older than its inputs. Run in its own interpreter
+(``python -m bench.asset``), because importing the CDK starts a Node.js process that should not
+share the machine with the timed measurements.
 """
 
 from __future__ import annotations
@@ -12,11 +12,8 @@ from __future__ import annotations
 import collections
 import io
 import json
-import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -67,60 +64,16 @@ def describe(directory: Path) -> dict[str, Any]:
     }
 
 
-def _build_with_infra(scratch: Path) -> tuple[Path, str]:
-    from infra import bundling
-    from infra.constructs.function import ARCHITECTURE, RUNTIME
-
-    recipe = bundling.recipe_for(RUNTIME, ARCHITECTURE, project_root=PROJECT_ROOT)
-    cached = PROJECT_ROOT / "cdk.out" / ".bundle-cache" / recipe.fingerprint()
-    compiled = f"bytecode by {recipe.bytecode.version}" if recipe.bytecode else "no bytecode"
-    label = f"infra.bundling, Python {recipe.python_version} {recipe.platform}, {compiled}"
-    if cached.is_dir():
-        return cached, f"{label} (cached by cdk synth)"
-    uv = bundling._find_uv()
-    if uv is None:
-        raise RuntimeError("uv is needed to build the asset")
-    bundling.build_bundle(recipe, uv, scratch)
-    return scratch, label
-
-
-def _build_directly(scratch: Path) -> tuple[Path, str]:
-    """The same recipe without the CDK: locked runtime wheels for arm64 plus our code."""
-    uv = os.environ.get("UV") or shutil.which("uv") or "uv"
-    requirements = scratch.parent / "requirements.txt"
-    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
-    run: dict[str, Any] = {"cwd": PROJECT_ROOT, "env": env}
-    export = [uv, "export", "--frozen", "--no-dev", "--no-default-groups", "--no-hashes"]
-    export += ["--no-emit-project", "--quiet", "--prune", "boto3", "--prune", "botocore"]
-    subprocess.run([*export, "--output-file", str(requirements)], check=True, **run)
-    install = [uv, "pip", "install", "--quiet", "--no-deps", "--only-binary", ":all:"]
-    install += ["--python-platform", "aarch64-manylinux2014", "--python-version", "3.13"]
-    install += ["--target", str(scratch), "--requirement", str(requirements)]
-    subprocess.run(install, check=True, **run)
-    for source in ("handler.py", "donations", "schema", "resolvers"):
-        path = PROJECT_ROOT / source
-        if path.is_file():
-            shutil.copy2(path, scratch / source)
-        else:
-            shutil.copytree(
-                path,
-                scratch / source,
-                ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "local"),
-            )
-    for junk in list(scratch.rglob("__pycache__")) + list(scratch.glob("bin")):
-        shutil.rmtree(junk, ignore_errors=True)
-    return scratch, "bench.asset (infra.bundling not importable), Python 3.13 arm64, no bytecode"
-
-
 def build_and_describe() -> dict[str, Any]:
-    with tempfile.TemporaryDirectory(prefix="bench-asset-") as scratch_root:
-        scratch = Path(scratch_root) / "asset"
-        try:
-            directory, how = _build_with_infra(scratch)
-        except ImportError:
-            scratch.mkdir()
-            directory, how = _build_directly(scratch)
-        return {"built_by": how, **describe(directory)}
+    from infra.asset import PLATFORM, PYTHON_VERSION, asset_dir, build, lambda_code
+
+    directory = asset_dir()
+    try:
+        lambda_code(directory=directory)  # refuses a folder that is missing or stale
+    except (FileNotFoundError, RuntimeError):
+        build(directory)
+    built_by = f"infra.asset, Python {PYTHON_VERSION} {PLATFORM}"
+    return {"built_by": f"{built_by}: {directory.relative_to(PROJECT_ROOT)}", **describe(directory)}
 
 
 def measure_asset(timeout: float = 240) -> dict[str, Any]:

@@ -7,11 +7,11 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from donations import constants
-from infra.bundling import lambda_code
+from infra.asset import lambda_code
 from infra.config import StageConfig
 from infra.constructs.api import GraphqlApi
 from infra.constructs.data import DonationsData
-from infra.constructs.function import ARCHITECTURE, RUNTIME, powertools_environment
+from infra.constructs.function import powertools_environment
 from infra.constructs.monitoring import Monitoring
 from infra.constructs.thanks import ThankYouPipeline
 
@@ -32,7 +32,7 @@ class DonationsStack(Stack):
         Tags.of(self).add("service", constants.SERVICE_NAME)
         Tags.of(self).add("stage", config.stage.value)
 
-        code = lambda_code(RUNTIME, ARCHITECTURE, bundle_boto3=bundle_boto3)
+        code = lambda_code(bundle_boto3=bundle_boto3)
         # Logs carry a keyed hash in place of each donor id, so one donor's lines can be
         # joined across both functions without the id itself being readable in the logs.
         self.log_hash_key = secretsmanager.Secret(

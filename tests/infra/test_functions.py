@@ -8,7 +8,7 @@ import pytest
 from aws_cdk.assertions import Match
 
 from donations import constants
-from infra.bundling import python_version_of
+from infra.asset import PYTHON_VERSION
 from infra.constructs.function import RUNTIME
 from tests.infra.conftest import Synthesis, dumps
 
@@ -17,14 +17,14 @@ API_GATEWAY_HARD_TIMEOUT_S = 29
 
 
 # Not the newest runtime CDK knows (3.14): the newest whose bytecode the build can compile
-# into the asset (infra/constructs/function.py, infra/bundling.py).
+# into the asset (infra/constructs/function.py, infra/asset.py).
 EXPECTED_RUNTIME = "python3.13"
 
 
 def test_the_runtime_is_python_3_13_the_newest_the_asset_can_ship_bytecode_for() -> None:
     assert RUNTIME.name == EXPECTED_RUNTIME
     # The bundled wheels are resolved for the same interpreter the functions run.
-    assert python_version_of(RUNTIME) == "3.13"
+    assert PYTHON_VERSION == "3.13"
 
 
 @pytest.mark.parametrize("handler", HANDLERS)
