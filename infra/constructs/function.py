@@ -13,7 +13,7 @@ from donations import constants
 # Python 3.13, not 3.14: the newest runtime whose bytecode the build can produce (there is no
 # 3.14 interpreter to compile with), and shipping .pyc saves ~0.7 s per cold start (measured,
 # docs/performance.md). The asset's wheels and bytecode are built for the same version
-# (infra.bundling derives it from this value), so the two can't drift.
+# (infra.asset derives them from this value), so the two can't drift.
 RUNTIME = lambda_.Runtime.PYTHON_3_13
 # Graviton: ~20% cheaper per GB-second than x86 and every dependency ships aarch64 wheels.
 ARCHITECTURE = lambda_.Architecture.ARM_64

@@ -26,7 +26,7 @@ def test_cdk_synth_works_without_aws_credentials_or_docker(tmp_path: Path, stage
         for key, value in os.environ.items()
         if not key.startswith(("AWS_", "CDK_DEFAULT_")) and key != "DOCKER_HOST"
     }
-    # No credentials and a Docker that can't exist: local bundling must carry the asset.
+    # No credentials and a Docker that can't exist: the stack takes the folder make asset built.
     env["DOCKER_HOST"] = "unix:///nonexistent/docker.sock"
     env["CDK_DOCKER"] = "/nonexistent/docker"
     result = subprocess.run(
