@@ -13,6 +13,7 @@ METRICS_NAMESPACE: Final = "Donations"
 ENV_TABLE_NAME: Final = "DONATIONS_TABLE_NAME"
 ENV_TOPIC_ARN: Final = "THANK_YOU_TOPIC_ARN"
 ENV_THANK_YOU_THRESHOLD: Final = "THANK_YOU_THRESHOLD"
+ENV_IDEMPOTENCY_WINDOW_HOURS: Final = "IDEMPOTENCY_WINDOW_HOURS"
 ENV_STAGE: Final = "STAGE"
 ENV_GRAPHIQL: Final = "GRAPHIQL_ENABLED"
 ENV_INTROSPECTION: Final = "INTROSPECTION_ENABLED"
@@ -29,6 +30,9 @@ DONOR_SORT_KEY: Final = "DONOR"
 DONATION_KEY_PREFIX: Final = "DONATION#"
 IDEMPOTENCY_KEY_PREFIX: Final = "IDEMPOTENCY#"
 IDEMPOTENCY_SORT_KEY: Final = "IDEMPOTENCY"
+# What stays of forgotten donors' donations: anonymous totals per calendar month.
+ANONYMOUS_TOTALS_KEY_PREFIX: Final = "ERASED#"
+ANONYMOUS_TOTALS_SORT_KEY: Final = "ERASED"
 # Donor item.
 DONATION_COUNT_ATTRIBUTE: Final = "donationCount"
 TOTAL_ATTRIBUTE_PREFIX: Final = "total#"  # one per currency, in minor units
@@ -45,8 +49,12 @@ DONATED_AT_ATTRIBUTE: Final = "donatedAt"
 RECORDED_AT_ATTRIBUTE: Final = "recordedAt"
 IDEMPOTENCY_KEY_ATTRIBUTE: Final = "idempotencyKey"
 FINGERPRINT_ATTRIBUTE: Final = "fingerprint"
+# Idempotency markers only: when the marker lapses, in epoch seconds (the table's DynamoDB
+# TTL attribute, so the sweeper removes markers some time after they lapse).
+EXPIRES_AT_ATTRIBUTE: Final = "expiresAt"
 
 DEFAULT_THANK_YOU_THRESHOLD: Final = 2
+DEFAULT_IDEMPOTENCY_WINDOW_HOURS: Final = 24
 
 # Lambda entry points in handler.py.
 API_HANDLER: Final = "handler.api_handler"

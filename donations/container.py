@@ -11,6 +11,7 @@ import functools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from donations.settings import Settings
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     from mypy_boto3_secretsmanager import SecretsManagerClient
     from mypy_boto3_sns import SNSClient
 
+    from donations.domain.erasure import DonorErasure
     from donations.domain.ledger import DonationLedger
     from donations.domain.thank_you import ThankYouService
 
@@ -100,6 +102,18 @@ def fetch_log_hash_key(client: SecretsManagerClient, secret_arn: str) -> str:
     return key
 
 
+def _configure_donor_hashing(settings: Settings, clients: AwsClients) -> None:
+    from donations.observability import configure_donor_hashing
+
+    log_hash_key = settings.log_hash_key
+    if not log_hash_key and settings.log_hash_key_secret_arn:
+        if clients.secretsmanager is None:
+            raise LogHashKeyError("a Secrets Manager client is needed to read the log-hash key")
+        # One call per cold start; the key then stays in this process only.
+        log_hash_key = fetch_log_hash_key(clients.secretsmanager, settings.log_hash_key_secret_arn)
+    configure_donor_hashing(log_hash_key)
+
+
 def build_services(
     settings: Settings,
     clients: AwsClients | None = None,
@@ -111,16 +125,9 @@ def build_services(
     from donations.adapters.sns import SnsThankYouSender
     from donations.domain.ledger import DonationLedger
     from donations.domain.thank_you import ThankYouService
-    from donations.observability import configure_donor_hashing
 
     clients = clients or AwsClients.from_settings(settings)
-    log_hash_key = settings.log_hash_key
-    if not log_hash_key and settings.log_hash_key_secret_arn:
-        if clients.secretsmanager is None:
-            raise LogHashKeyError("a Secrets Manager client is needed to read the log-hash key")
-        # One call per cold start; the key then stays in this process only.
-        log_hash_key = fetch_log_hash_key(clients.secretsmanager, settings.log_hash_key_secret_arn)
-    configure_donor_hashing(log_hash_key)
+    _configure_donor_hashing(settings, clients)
     store = DynamoDBDonationStore(clients.dynamodb, settings.table_name, sleep=sleep)
     thank_you = None
     if settings.topic_arn:
@@ -128,7 +135,18 @@ def build_services(
             raise ValueError("an SNS client is needed to send thank-yous")
         sender = SnsThankYouSender(clients.sns, settings.topic_arn)
         thank_you = ThankYouService(store, sender, settings.thank_you_threshold)
-    return Services(settings, DonationLedger(store), thank_you)
+    window = timedelta(hours=settings.idempotency_window_hours)
+    return Services(settings, DonationLedger(store, idempotency_window=window), thank_you)
+
+
+def build_erasure(settings: Settings, clients: AwsClients | None = None) -> DonorErasure:
+    """The operator's `make forget`: kept out of the functions' services, which never delete."""
+    from donations.adapters.dynamodb import DynamoDBDonationStore
+    from donations.domain.erasure import DonorErasure
+
+    clients = clients or AwsClients.from_settings(settings)
+    _configure_donor_hashing(settings, clients)
+    return DonorErasure(DynamoDBDonationStore(clients.dynamodb, settings.table_name))
 
 
 @functools.cache

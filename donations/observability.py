@@ -44,6 +44,7 @@ _THANK_YOU_REPORTS = {
     "sent": (logger.info, "thank-you sent", "ThankYouSent"),
     "sent_duplicate": (logger.warning, "thank-you sent twice", "ThankYouDuplicate"),
     "already_thanked": (logger.info, "thank-you already sent", None),
+    "forgotten": (logger.info, "thank-you not sent: donor forgotten", None),
     "failed": (logger.warning, "thank-you failed", "ThankYouFailed"),
 }
 

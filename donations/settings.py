@@ -12,8 +12,10 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from donations.constants import (
+    DEFAULT_IDEMPOTENCY_WINDOW_HOURS,
     DEFAULT_THANK_YOU_THRESHOLD,
     ENV_GRAPHIQL,
+    ENV_IDEMPOTENCY_WINDOW_HOURS,
     ENV_INTROSPECTION,
     ENV_LOG_HASH_KEY,
     ENV_LOG_HASH_KEY_SECRET_ARN,
@@ -58,6 +60,8 @@ class Settings:
     table_name: str
     topic_arn: str | None = None
     thank_you_threshold: int = DEFAULT_THANK_YOU_THRESHOLD
+    # How long a replay with the same idempotency key returns the original donation.
+    idempotency_window_hours: int = DEFAULT_IDEMPOTENCY_WINDOW_HOURS
     stage: str = "dev"
     graphiql: bool = True
     introspection: bool = True
@@ -86,6 +90,12 @@ class Settings:
             topic_arn=env.get(ENV_TOPIC_ARN, "").strip() or None,
             thank_you_threshold=_read(
                 env, ENV_THANK_YOU_THRESHOLD, parse_positive_int, DEFAULT_THANK_YOU_THRESHOLD
+            ),
+            idempotency_window_hours=_read(
+                env,
+                ENV_IDEMPOTENCY_WINDOW_HOURS,
+                parse_positive_int,
+                DEFAULT_IDEMPOTENCY_WINDOW_HOURS,
             ),
             stage=stage,
             graphiql=_read(env, ENV_GRAPHIQL, parse_bool, not is_prod),

@@ -13,6 +13,7 @@ from botocore.config import Config
 from donations.constants import (
     ENV_TABLE_NAME,
     ENV_TOPIC_ARN,
+    EXPIRES_AT_ATTRIBUTE,
     PARTITION_KEY,
     SORT_KEY,
 )
@@ -87,6 +88,12 @@ def create_resources(table_name: str = LOCAL_TABLE) -> EmulatedResources:
         ],
         BillingMode="PAY_PER_REQUEST",
         StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+    )
+    # As the stack configures it. moto records the setting but never sweeps, like a table
+    # whose sweeper is days behind: lapsed markers stay, and must count as absent.
+    dynamodb.update_time_to_live(
+        TableName=table_name,
+        TimeToLiveSpecification={"Enabled": True, "AttributeName": EXPIRES_AT_ATTRIBUTE},
     )
     sns: Any = boto3.client("sns")
     sqs: Any = boto3.client("sqs")

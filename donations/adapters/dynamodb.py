@@ -7,7 +7,8 @@ import binascii
 import functools
 import random
 import time
-from collections.abc import Callable, Iterator, Mapping
+import uuid
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final
 
@@ -16,6 +17,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from donations.constants import (
     AMOUNT_MINOR_ATTRIBUTE,
+    ANONYMOUS_TOTALS_KEY_PREFIX,
+    ANONYMOUS_TOTALS_SORT_KEY,
     CURRENCY_ATTRIBUTE,
     DONATED_AT_ATTRIBUTE,
     DONATION_COUNT_ATTRIBUTE,
@@ -24,6 +27,7 @@ from donations.constants import (
     DONOR_ID_ATTRIBUTE,
     DONOR_KEY_PREFIX,
     DONOR_SORT_KEY,
+    EXPIRES_AT_ATTRIBUTE,
     FINGERPRINT_ATTRIBUTE,
     IDEMPOTENCY_KEY_ATTRIBUTE,
     IDEMPOTENCY_KEY_PREFIX,
@@ -38,7 +42,16 @@ from donations.constants import (
     TOTAL_ATTRIBUTE_PREFIX,
 )
 from donations.domain.errors import DuplicateIdempotencyKeyError, StoreUnavailableError
-from donations.domain.model import Donation, DonationPage, DonorSummary, Money
+from donations.domain.model import (
+    AnonymousTotal,
+    Donation,
+    DonationPage,
+    DonorSummary,
+    ErasureCounts,
+    IdempotencyClaim,
+    Money,
+    anonymous_totals,
+)
 from donations.domain.ports import DonationStore
 
 if TYPE_CHECKING:
@@ -67,6 +80,11 @@ _UNAVAILABLE_CODES: Final = frozenset(
     }
 )
 _MAX_CURSOR_LENGTH: Final = 512
+# Forgetting writes one TransactWriteItems (at most 100 actions) per this many donations:
+# each donation's delete, its marker's, at worst its own month's total, plus the donor item.
+_DONATIONS_PER_ERASURE: Final = 32
+# BatchGetItem reads at most 100 keys per request.
+_KEYS_PER_BATCH_GET: Final = 100
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
 
@@ -155,6 +173,10 @@ def _decode_cursor(cursor: str) -> str:
     return sort_key
 
 
+class _ErasureRaced(Exception):
+    """An item changed between reading the donor's items and deleting them: read again."""
+
+
 class DynamoDBDonationStore(DonationStore):
     """Stores donations in one DynamoDB table.
 
@@ -183,9 +205,12 @@ class DynamoDBDonationStore(DonationStore):
         self._sleep = sleep
 
     def record(
-        self, donation: Donation, fingerprint: str, correlation_id: str | None = None
+        self,
+        donation: Donation,
+        claim: IdempotencyClaim | None,
+        correlation_id: str | None = None,
     ) -> None:
-        items = self._transaction(donation, fingerprint, correlation_id)
+        items = self._transaction(donation, claim, correlation_id)
         for attempt in range(1, self._max_attempts + 1):
             write = functools.partial(
                 self._client.transact_write_items,
@@ -312,16 +337,190 @@ class DynamoDBDonationStore(DonationStore):
                 donor_id = item[PARTITION_KEY].removeprefix(DONOR_KEY_PREFIX)
                 yield donor_from_item(donor_id, item)
 
+    def forget_donor(self, donor_id: str) -> ErasureCounts:
+        # TransactWriteItems rather than BatchWriteItem: a donation's delete and its addition
+        # to the anonymous totals must land together, and every delete carries a condition
+        # (the item is still there; the marker still names this donor), which BatchWriteItem
+        # can't express. The conditions make a repeated or concurrent erasure count each item
+        # once. The price, twice the write units, is nothing for a command run a few times a
+        # year. A condition that fails means something changed since the read: read again.
+        removed = ErasureCounts()
+        for attempt in range(1, self._max_attempts + 1):
+            donor_found, donations = self._donor_items(donor_id)
+            keys = {donation.idempotency_key for _, donation in donations}
+            markers = self._markers_naming(donor_id, {key for key in keys if key})
+            chunks = [
+                donations[start : start + _DONATIONS_PER_ERASURE]
+                for start in range(0, len(donations), _DONATIONS_PER_ERASURE)
+            ] or [[]]
+            try:
+                for index, chunk in enumerate(chunks):
+                    with_donor = donor_found and index == len(chunks) - 1
+                    removed += self._erase(donor_id, chunk, markers, with_donor=with_donor)
+            except _ErasureRaced:
+                if attempt == self._max_attempts:
+                    raise StoreUnavailableError("the donor's items kept changing") from None
+                self._sleep(self._backoff(attempt))
+            else:
+                return removed
+        raise StoreUnavailableError("the donor's items kept changing")
+
+    def _donor_items(self, donor_id: str) -> tuple[bool, list[tuple[dict[str, Any], Donation]]]:
+        """Whether the donor item exists, and each donation with its key, read consistently."""
+        paginator = self._client.get_paginator("query")
+        pages = paginator.paginate(
+            TableName=self._table,
+            KeyConditionExpression="#pk = :pk",
+            ExpressionAttributeNames={"#pk": PARTITION_KEY},
+            ExpressionAttributeValues=to_wire({":pk": DONOR_KEY_PREFIX + donor_id}),
+            ConsistentRead=True,
+        )
+        items = self._call(lambda: [from_wire(item) for page in pages for item in page["Items"]])
+        donor_found = any(item[SORT_KEY] == DONOR_SORT_KEY for item in items)
+        donations = [
+            (
+                to_wire({PARTITION_KEY: item[PARTITION_KEY], SORT_KEY: item[SORT_KEY]}),
+                _donation_from_item(item),
+            )
+            for item in items
+            if item[SORT_KEY].startswith(DONATION_KEY_PREFIX)
+        ]
+        return donor_found, donations
+
+    def _markers_naming(self, donor_id: str, keys: set[str]) -> set[str]:
+        """Those of these idempotency keys whose marker exists and still names this donor."""
+        owned: set[str] = set()
+        wanted = [_marker_key(key) for key in sorted(keys)]
+        for start in range(0, len(wanted), _KEYS_PER_BATCH_GET):
+            request: Any = {
+                self._table: {
+                    "Keys": wanted[start : start + _KEYS_PER_BATCH_GET],
+                    "ConsistentRead": True,
+                    "ProjectionExpression": "#pk, #donor",
+                    "ExpressionAttributeNames": {
+                        "#pk": PARTITION_KEY,
+                        "#donor": DONOR_ID_ATTRIBUTE,
+                    },
+                }
+            }
+            for attempt in range(1, self._max_attempts + 1):
+                read = functools.partial(self._client.batch_get_item, RequestItems=request)
+                response = self._call(read)
+                for item in map(from_wire, response["Responses"].get(self._table, [])):
+                    if item.get(DONOR_ID_ATTRIBUTE) == donor_id:
+                        owned.add(item[PARTITION_KEY].removeprefix(IDEMPOTENCY_KEY_PREFIX))
+                request = response.get("UnprocessedKeys")
+                if not request:
+                    break
+                if attempt == self._max_attempts:
+                    raise StoreUnavailableError("idempotency markers left unread")
+                self._sleep(self._backoff(attempt))
+        return owned
+
+    def _erase(
+        self,
+        donor_id: str,
+        donations: Sequence[tuple[dict[str, Any], Donation]],
+        markers: set[str],
+        *,
+        with_donor: bool,
+    ) -> ErasureCounts:
+        """Delete these donations (and their markers, and the donor item) in one transaction."""
+        actions: list[TransactWriteItemTypeDef] = []
+        erased_markers = 0
+        for key, donation in donations:
+            actions.append(self._delete_if_present(key))
+            if donation.idempotency_key in markers:
+                markers.discard(donation.idempotency_key)
+                erased_markers += 1
+                actions.append(
+                    {
+                        "Delete": {
+                            "TableName": self._table,
+                            "Key": _marker_key(donation.idempotency_key),
+                            "ConditionExpression": "#donor = :donor",
+                            "ExpressionAttributeNames": {"#donor": DONOR_ID_ATTRIBUTE},
+                            "ExpressionAttributeValues": to_wire({":donor": donor_id}),
+                        }
+                    }
+                )
+        actions += [
+            self._add_to_anonymous_total(total)
+            for total in anonymous_totals(donation for _, donation in donations)
+        ]
+        if with_donor:
+            actions.append(self._delete_if_present(donor_key(donor_id)))
+        if not actions:
+            return ErasureCounts()
+        for attempt in range(1, self._max_attempts + 1):
+            write = functools.partial(
+                self._client.transact_write_items,
+                TransactItems=actions,
+                # One token per attempt, as in record(): botocore's own retries of an
+                # attempt whose response was lost are idempotent on DynamoDB's side.
+                ClientRequestToken=uuid.uuid4().hex,
+            )
+            try:
+                self._call(write)
+            except ClientError as error:
+                reasons = self._cancellation_reasons(error)
+                if "ConditionalCheckFailed" in reasons:
+                    raise _ErasureRaced from None
+                if not any(reason in _TRANSIENT_REASONS for reason in reasons):
+                    raise
+                if attempt == self._max_attempts:
+                    raise StoreUnavailableError("erasure kept conflicting") from error
+                self._sleep(self._backoff(attempt))
+            else:
+                break
+        return ErasureCounts(int(with_donor), len(donations), erased_markers)
+
+    def _delete_if_present(self, key: dict[str, Any]) -> TransactWriteItemTypeDef:
+        return {
+            "Delete": {
+                "TableName": self._table,
+                "Key": key,
+                "ConditionExpression": "attribute_exists(#pk)",
+                "ExpressionAttributeNames": {"#pk": PARTITION_KEY},
+            }
+        }
+
+    def _add_to_anonymous_total(self, total: AnonymousTotal) -> TransactWriteItemTypeDef:
+        names = {"#count": DONATION_COUNT_ATTRIBUTE}
+        values: dict[str, Any] = {":count": total.donation_count}
+        additions = ["#count :count"]
+        for index, (currency, minor_units) in enumerate(sorted(total.totals.items())):
+            names[f"#total{index}"] = TOTAL_ATTRIBUTE_PREFIX + currency
+            values[f":total{index}"] = minor_units
+            additions.append(f"#total{index} :total{index}")
+        return {
+            "Update": {
+                "TableName": self._table,
+                "Key": to_wire(
+                    {
+                        PARTITION_KEY: ANONYMOUS_TOTALS_KEY_PREFIX + total.month,
+                        SORT_KEY: ANONYMOUS_TOTALS_SORT_KEY,
+                    }
+                ),
+                "UpdateExpression": "ADD " + ", ".join(additions),
+                "ExpressionAttributeNames": names,
+                "ExpressionAttributeValues": to_wire(values),
+            }
+        }
+
     def _transaction(
-        self, donation: Donation, fingerprint: str, correlation_id: str | None
+        self, donation: Donation, claim: IdempotencyClaim | None, correlation_id: str | None
     ) -> list[TransactWriteItemTypeDef]:
         donation_values = _donation_values(donation)
         items: list[TransactWriteItemTypeDef] = []
         if donation.idempotency_key is not None:
+            if claim is None:
+                raise ValueError("a donation with an idempotency key needs its claim")
             marker = {
                 PARTITION_KEY: IDEMPOTENCY_KEY_PREFIX + donation.idempotency_key,
                 SORT_KEY: IDEMPOTENCY_SORT_KEY,
-                FINGERPRINT_ATTRIBUTE: fingerprint,
+                FINGERPRINT_ATTRIBUTE: claim.fingerprint,
+                EXPIRES_AT_ATTRIBUTE: _epoch_seconds(claim.expires_at),
                 **donation_values,
             }
             items.append(
@@ -329,10 +528,22 @@ class DynamoDBDonationStore(DonationStore):
                     "Put": {
                         "TableName": self._table,
                         "Item": to_wire(marker),
-                        "ConditionExpression": "attribute_not_exists(#pk)",
-                        "ExpressionAttributeNames": {"#pk": PARTITION_KEY},
-                        # The existing marker comes back with the cancellation: a replay
-                        # costs no extra read.
+                        # TTL deletes lapsed markers only eventually (often days later), so
+                        # a lapsed marker still present counts as absent here, in the same
+                        # transaction: the outcome never depends on when the sweeper ran.
+                        # The Put then replaces it. A marker written before markers had an
+                        # expiry never lapses (the comparison with a missing attribute is
+                        # false).
+                        "ConditionExpression": "attribute_not_exists(#pk) OR #expires <= :now",
+                        "ExpressionAttributeNames": {
+                            "#pk": PARTITION_KEY,
+                            "#expires": EXPIRES_AT_ATTRIBUTE,
+                        },
+                        "ExpressionAttributeValues": to_wire(
+                            {":now": _epoch_seconds(donation.recorded_at)}
+                        ),
+                        # The live marker comes back with the cancellation (only a live one
+                        # can fail the condition): a replay costs no extra read.
                         "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
                     }
                 }
@@ -425,6 +636,11 @@ class DynamoDBDonationStore(DonationStore):
 
     def _backoff(self, attempt: int) -> float:
         return random.uniform(0, min(self._max_delay, self._base_delay * 2**attempt))  # noqa: S311
+
+
+def _epoch_seconds(instant: datetime) -> int:
+    # DynamoDB TTL reads a Number of whole seconds since the epoch.
+    return int(instant.timestamp())
 
 
 def _error_code(error: ClientError) -> str:

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import (
+    DynamoDBRecordEventName,
+)
+
 from donations.constants import (
     DONATION_COUNT_ATTRIBUTE,
     DONOR_KEY_PREFIX,
@@ -29,7 +33,8 @@ def _count(image: dict[str, Any]) -> int:
 
 
 def donor_change_from_record(record: DynamoDBRecord) -> DonorChange | None:
-    """The donor change a record carries, or None for records of other items (donations).
+    """The donor change a record carries, or None for records of other items (donations)
+    and for removals: forgetting a donor deletes their item, and a deletion thanks no one.
 
     ``keys``, ``new_image`` and ``old_image`` come back as plain values (numbers as Decimal).
     Raises ``MalformedRecordError`` when the record lacks what every record of this table has.
@@ -38,6 +43,8 @@ def donor_change_from_record(record: DynamoDBRecord) -> DonorChange | None:
     if change is None:
         raise MalformedRecordError("unreadable stream record: no dynamodb entry")
     try:
+        if record.event_name is DynamoDBRecordEventName.REMOVE:
+            return None
         keys = change.keys
         partition, sort = keys[PARTITION_KEY], keys[SORT_KEY]
         if sort != DONOR_SORT_KEY or not partition.startswith(DONOR_KEY_PREFIX):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Final
 
 from donations.domain.errors import (
@@ -13,11 +13,20 @@ from donations.domain.errors import (
     IdempotencyKeyReusedError,
     InvalidInputError,
 )
-from donations.domain.model import Donation, DonationPage, DonorSummary, RecordedDonation
+from donations.domain.model import (
+    Donation,
+    DonationPage,
+    DonorSummary,
+    IdempotencyClaim,
+    RecordedDonation,
+)
 from donations.domain.ports import DonationStore
 from donations.domain.validation import DonationRequest, validate_donation, validate_donor_id
 
 MAX_PAGE_SIZE: Final = 100
+# Payment APIs keep idempotency keys for about a day: long enough for any client retry,
+# short enough that a marker's copy of the donation is not kept for no reason.
+DEFAULT_IDEMPOTENCY_WINDOW: Final = timedelta(hours=24)
 
 
 def utc_now() -> datetime:
@@ -36,15 +45,22 @@ class DonationLedger:
         store: DonationStore,
         clock: Callable[[], datetime] = utc_now,
         new_id: Callable[[], str] = new_donation_id,
+        idempotency_window: timedelta = DEFAULT_IDEMPOTENCY_WINDOW,
     ) -> None:
+        if idempotency_window <= timedelta(0):
+            raise ValueError("the idempotency window must be positive")
         self._store = store
         self._clock = clock
         self._new_id = new_id
+        self._idempotency_window = idempotency_window
 
     def record_donation(
         self, request: DonationRequest, correlation_id: str | None = None
     ) -> RecordedDonation:
         """Validate and store a donation; a retry with the same key and payload is a replay.
+
+        A key is held for the idempotency window from the first recording: after it, the
+        same key records a new donation.
 
         Raises ``InvalidInputError`` or ``IdempotencyKeyReusedError`` (nothing was written),
         or ``StoreUnavailableError`` (nothing was written, unless storage timed out after
@@ -60,8 +76,14 @@ class DonationLedger:
             recorded_at=now,
             idempotency_key=new.idempotency_key,
         )
+        claim = None
+        if new.idempotency_key is not None:
+            # Whole seconds: storage expires keys by the second (DynamoDB TTL), and a claim
+            # must lapse at the same instant in every store.
+            expires_at = (now + self._idempotency_window).replace(microsecond=0)
+            claim = IdempotencyClaim(new.fingerprint, expires_at)
         try:
-            self._store.record(donation, new.fingerprint, correlation_id)
+            self._store.record(donation, claim, correlation_id)
         except DuplicateIdempotencyKeyError as duplicate:
             if duplicate.existing_fingerprint != new.fingerprint:
                 raise IdempotencyKeyReusedError(duplicate.existing.idempotency_key or "") from None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -49,6 +50,21 @@ class Donation:
 
 
 @dataclass(frozen=True, slots=True)
+class IdempotencyClaim:
+    """A donation's hold on its idempotency key: what a retry must repeat, and until when.
+
+    From ``expires_at`` on the key is free again: a marker still in storage after that
+    instant counts as absent, however late storage gets round to deleting it.
+    """
+
+    fingerprint: str
+    expires_at: datetime
+
+    def is_live(self, at: datetime) -> bool:
+        return at < self.expires_at
+
+
+@dataclass(frozen=True, slots=True)
 class RecordedDonation:
     """The outcome of recording: the donation, and whether it was a replay of an earlier request."""
 
@@ -76,3 +92,49 @@ class DonationPage:
 
     donations: list[Donation]
     next_cursor: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ErasureCounts:
+    """What forgetting a donor found and removed: their donor item, donations and markers."""
+
+    donors: int = 0
+    donations: int = 0
+    markers: int = 0
+
+    @property
+    def found(self) -> int:
+        return self.donors + self.donations + self.markers
+
+    def __add__(self, other: ErasureCounts) -> ErasureCounts:
+        return ErasureCounts(
+            self.donors + other.donors,
+            self.donations + other.donations,
+            self.markers + other.markers,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class AnonymousTotal:
+    """What is kept of forgotten donors' donations in one calendar month: no id, no dates.
+
+    A month's count and sums per currency can't be traced back to a person, yet keep the
+    service's totals reconcilable with the charity's accounts after an erasure.
+    """
+
+    month: str  # "2026-11", when the gifts were made
+    donation_count: int
+    totals: dict[str, int]  # currency -> minor units
+
+
+def anonymous_totals(donations: Iterable[Donation]) -> list[AnonymousTotal]:
+    """The donations folded into one anonymous total per month, oldest month first."""
+    months: dict[str, AnonymousTotal] = {}
+    for donation in donations:
+        month = donation.donated_at.strftime("%Y-%m")
+        current = months.get(month, AnonymousTotal(month, 0, {}))
+        totals = dict(current.totals)
+        currency = donation.amount.currency
+        totals[currency] = totals.get(currency, 0) + donation.amount.minor_units
+        months[month] = AnonymousTotal(month, current.donation_count + 1, totals)
+    return [months[month] for month in sorted(months)]

@@ -6,7 +6,13 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from datetime import datetime
 
-from donations.domain.model import Donation, DonationPage, DonorSummary
+from donations.domain.model import (
+    Donation,
+    DonationPage,
+    DonorSummary,
+    ErasureCounts,
+    IdempotencyClaim,
+)
 from donations.domain.thanks import ThankYouMessage
 
 
@@ -15,14 +21,21 @@ class DonationStore(ABC):
 
     @abstractmethod
     def record(
-        self, donation: Donation, fingerprint: str, correlation_id: str | None = None
+        self,
+        donation: Donation,
+        claim: IdempotencyClaim | None,
+        correlation_id: str | None = None,
     ) -> None:
         """Store the donation and count it on its donor, atomically.
+
+        A donation with an idempotency key comes with its ``claim`` on the key, stored as
+        the key's marker in the same atomic write. A marker whose claim is no longer live at
+        the donation's ``recorded_at`` counts as absent and is replaced.
 
         ``correlation_id`` (the API request id) travels with the donor's change so the
         asynchronous thank-you can be traced back to the request that caused it.
 
-        Raises ``DuplicateIdempotencyKeyError`` if the donation's idempotency key is taken
+        Raises ``DuplicateIdempotencyKeyError`` if a live marker holds the donation's key
         (nothing is written then) and ``StoreUnavailableError`` if storage stays busy.
         """
 
@@ -48,6 +61,19 @@ class DonationStore(ABC):
     @abstractmethod
     def mark_thanked(self, donor_id: str, thanked_at: datetime, message_id: str) -> bool:
         """Record that the donor was thanked, unless already; False if they already were."""
+
+    @abstractmethod
+    def forget_donor(self, donor_id: str) -> ErasureCounts:
+        """One pass removing everything that links a donation to this donor id.
+
+        Removes the donor item, their donations and the idempotency markers their donations
+        hold (live or lapsed, and only while the marker still names this donor: a lapsed key
+        may since belong to someone else). Each removed donation is added to its month's
+        ``anonymous_totals`` in the same atomic step as its removal, so a pass that stops
+        half-way neither loses nor double-counts an amount. Returns what this pass removed;
+        a pass that finds nothing means nothing is left. Raises ``StoreUnavailableError``
+        if storage stays busy.
+        """
 
     @abstractmethod
     def donors_awaiting_thanks(self, threshold: int) -> Iterator[DonorSummary]:

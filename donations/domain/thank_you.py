@@ -15,6 +15,8 @@ from donations.domain.thanks import DonorChange, compose_thank_you, crossed_thre
 class ThankYouOutcome(enum.Enum):
     NOT_A_MILESTONE = "not_a_milestone"
     ALREADY_THANKED = "already_thanked"
+    # The donor was forgotten after the change that crossed the threshold: no message.
+    FORGOTTEN = "forgotten"
     SENT = "sent"
     # Published, but another worker marked the donor first: a duplicate reached SNS.
     SENT_DUPLICATE = "sent_duplicate"
@@ -79,9 +81,16 @@ class ThankYouService:
                 )
 
     def thank(self, donor_id: str) -> ThankYouResult:
-        """Send the donor their thank-you unless they already have it."""
-        if self._store.donor(donor_id).thanked_at is not None:
+        """Send the donor their thank-you unless they already have it or were forgotten."""
+        donor = self._store.donor(donor_id)
+        if donor.thanked_at is not None:
             return ThankYouResult(ThankYouOutcome.ALREADY_THANKED, donor_id, self._threshold)
+        if donor.donation_count < self._threshold:
+            # Counts only grow, so a count below the threshold means the donor was forgotten
+            # since the crossing was recorded (a retried record, a slow stream): someone who
+            # asked to be forgotten gets no message. A forgotten donor who gives twice again
+            # crosses afresh and is thanked for that crossing.
+            return ThankYouResult(ThankYouOutcome.FORGOTTEN, donor_id, self._threshold)
         message_id = self._sender.send(compose_thank_you(donor_id, self._threshold))
         marked = self._store.mark_thanked(donor_id, self._clock(), message_id)
         outcome = ThankYouOutcome.SENT if marked else ThankYouOutcome.SENT_DUPLICATE

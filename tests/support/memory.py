@@ -9,7 +9,15 @@ from dataclasses import replace
 from datetime import datetime
 
 from donations.domain.errors import DuplicateIdempotencyKeyError
-from donations.domain.model import Donation, DonationPage, DonorSummary
+from donations.domain.model import (
+    AnonymousTotal,
+    Donation,
+    DonationPage,
+    DonorSummary,
+    ErasureCounts,
+    IdempotencyClaim,
+    anonymous_totals,
+)
 from donations.domain.ports import DonationStore, ThankYouSender
 from donations.domain.thanks import DonorChange, ThankYouMessage
 
@@ -17,26 +25,35 @@ from donations.domain.thanks import DonorChange, ThankYouMessage
 class InMemoryDonationStore(DonationStore):
     """Behaves like the DynamoDB store, including atomicity, without any I/O.
 
-    Every change of a donor's count is appended to ``changes``, like a table stream.
+    Every change of a donor's count is appended to ``changes``, like a table stream, and
+    what forgetting keeps is in ``anonymous``, by month.
     """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._donors: dict[str, DonorSummary] = {}
         self._donations: dict[str, list[Donation]] = {}
-        self._keys: dict[str, tuple[Donation, str]] = {}
+        # Lapsed claims stay until replaced or forgotten, as DynamoDB's TTL sweeps late.
+        self._keys: dict[str, tuple[Donation, IdempotencyClaim]] = {}
         self.changes: list[DonorChange] = []
+        self.anonymous: dict[str, AnonymousTotal] = {}
 
     def record(
-        self, donation: Donation, fingerprint: str, correlation_id: str | None = None
+        self,
+        donation: Donation,
+        claim: IdempotencyClaim | None,
+        correlation_id: str | None = None,
     ) -> None:
         with self._lock:
             key = donation.idempotency_key
             if key is not None and key in self._keys:
-                existing, existing_fingerprint = self._keys[key]
-                raise DuplicateIdempotencyKeyError(existing, existing_fingerprint)
+                existing, held = self._keys[key]
+                if held.is_live(donation.recorded_at):
+                    raise DuplicateIdempotencyKeyError(existing, held.fingerprint)
             if key is not None:
-                self._keys[key] = (donation, fingerprint)
+                if claim is None:
+                    raise ValueError("a donation with an idempotency key needs its claim")
+                self._keys[key] = (donation, claim)
             self._donations.setdefault(donation.donor_id, []).append(donation)
             donor = self._donors.get(donation.donor_id, DonorSummary(donation.donor_id))
             totals = dict(donor.totals)
@@ -88,6 +105,28 @@ class InMemoryDonationStore(DonationStore):
                 donor, thanked_at=thanked_at, thank_you_message_id=message_id
             )
             return True
+
+    def forget_donor(self, donor_id: str) -> ErasureCounts:
+        with self._lock:
+            donations = self._donations.pop(donor_id, [])
+            keys = {donation.idempotency_key for donation in donations}
+            markers = [
+                key
+                for key, (held, _) in self._keys.items()
+                if key in keys and held.donor_id == donor_id
+            ]
+            for key in markers:
+                del self._keys[key]
+            for total in anonymous_totals(donations):
+                kept = self.anonymous.get(total.month, AnonymousTotal(total.month, 0, {}))
+                totals = dict(kept.totals)
+                for currency, minor_units in total.totals.items():
+                    totals[currency] = totals.get(currency, 0) + minor_units
+                self.anonymous[total.month] = AnonymousTotal(
+                    total.month, kept.donation_count + total.donation_count, totals
+                )
+            donor = self._donors.pop(donor_id, None)
+            return ErasureCounts(int(donor is not None), len(donations), len(markers))
 
     def donors_awaiting_thanks(self, threshold: int) -> Iterator[DonorSummary]:
         for donor in list(self._donors.values()):

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -18,10 +18,25 @@ def store() -> InMemoryDonationStore:
     return InMemoryDonationStore()
 
 
+class Clock:
+    """A clock the test moves by hand."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
 @pytest.fixture
-def ledger(store: InMemoryDonationStore) -> DonationLedger:
+def clock() -> Clock:
+    return Clock(NOW)
+
+
+@pytest.fixture
+def ledger(store: InMemoryDonationStore, clock: Clock) -> DonationLedger:
     ids = iter(f"donation-{n}" for n in range(1, 1000))
-    return DonationLedger(store, clock=lambda: NOW, new_id=lambda: next(ids))
+    return DonationLedger(store, clock=clock, new_id=lambda: next(ids))
 
 
 def test_two_donations_count_two_and_total_per_currency(ledger: DonationLedger) -> None:
@@ -58,6 +73,66 @@ def test_same_key_with_different_payload_is_refused(ledger: DonationLedger) -> N
             DonationRequest("donor-1", Decimal(6), idempotency_key="retry-key-1")
         )
     assert ledger.donation_count("donor-1") == 1
+
+
+def test_a_replay_just_inside_the_window_returns_the_original(
+    ledger: DonationLedger, clock: Clock
+) -> None:
+    request = DonationRequest("donor-1", Decimal(5), idempotency_key="retry-key-1")
+    first = ledger.record_donation(request)
+
+    clock.now = NOW + timedelta(hours=24) - timedelta(seconds=1)
+    again = ledger.record_donation(request)
+
+    assert again.replayed
+    assert again.donation.id == first.donation.id
+    assert ledger.donation_count("donor-1") == 1
+
+
+def test_after_the_window_the_same_key_records_a_new_donation(
+    ledger: DonationLedger, clock: Clock
+) -> None:
+    request = DonationRequest("donor-1", Decimal(5), idempotency_key="retry-key-1")
+    first = ledger.record_donation(request)
+
+    clock.now = NOW + timedelta(hours=24)
+    later = ledger.record_donation(request)
+    replay_of_later = ledger.record_donation(request)
+
+    assert not later.replayed
+    assert later.donation.id != first.donation.id
+    assert replay_of_later.donation.id == later.donation.id
+    assert ledger.donation_count("donor-1") == 2
+
+
+def test_after_the_window_the_key_is_free_for_a_different_payload_too(
+    ledger: DonationLedger, clock: Clock
+) -> None:
+    ledger.record_donation(DonationRequest("donor-1", Decimal(5), idempotency_key="retry-key-1"))
+
+    clock.now = NOW + timedelta(days=2)
+    other = ledger.record_donation(
+        DonationRequest("donor-2", Decimal(7), idempotency_key="retry-key-1")
+    )
+
+    assert not other.replayed
+    assert ledger.donation_count("donor-2") == 1
+    # The key now belongs to the newer donation: the first payload is a different request.
+    with pytest.raises(IdempotencyKeyReusedError):
+        ledger.record_donation(
+            DonationRequest("donor-1", Decimal(5), idempotency_key="retry-key-1")
+        )
+
+
+def test_the_window_is_configurable(store: InMemoryDonationStore, clock: Clock) -> None:
+    ledger = DonationLedger(store, clock=clock, idempotency_window=timedelta(hours=1))
+    request = DonationRequest("donor-1", Decimal(5), idempotency_key="retry-key-1")
+    ledger.record_donation(request)
+
+    clock.now = NOW + timedelta(hours=1)
+
+    assert not ledger.record_donation(request).replayed
+    assert ledger.donation_count("donor-1") == 2
 
 
 def test_invalid_request_writes_nothing(

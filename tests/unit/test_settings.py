@@ -1,9 +1,13 @@
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from donations.constants import (
+    DEFAULT_IDEMPOTENCY_WINDOW_HOURS,
     ENV_GRAPHIQL,
+    ENV_IDEMPOTENCY_WINDOW_HOURS,
     ENV_LOG_HASH_KEY,
     ENV_LOG_HASH_KEY_SECRET_ARN,
     ENV_STAGE,
@@ -11,6 +15,7 @@ from donations.constants import (
     ENV_THANK_YOU_THRESHOLD,
     ENV_TOPIC_ARN,
 )
+from donations.domain.ledger import DEFAULT_IDEMPOTENCY_WINDOW
 from donations.settings import Settings, SettingsError
 
 
@@ -21,6 +26,17 @@ def test_defaults_for_development() -> None:
     assert settings.graphiql
     assert settings.introspection
     assert settings.topic_arn is None
+    assert settings.idempotency_window_hours == 24
+
+
+def test_the_idempotency_window_is_read_in_hours() -> None:
+    settings = Settings.from_env({ENV_TABLE_NAME: "t", ENV_IDEMPOTENCY_WINDOW_HOURS: "48"})
+
+    assert settings.idempotency_window_hours == 48
+
+
+def test_the_ledger_and_the_settings_agree_on_the_default_window() -> None:
+    assert timedelta(hours=DEFAULT_IDEMPOTENCY_WINDOW_HOURS) == DEFAULT_IDEMPOTENCY_WINDOW
 
 
 def test_production_turns_graphiql_and_introspection_off() -> None:
@@ -55,6 +71,8 @@ def test_production_without_either_log_hash_setting_names_both() -> None:
         {ENV_TABLE_NAME: "t", ENV_THANK_YOU_THRESHOLD: "0"},
         {ENV_TABLE_NAME: "t", ENV_THANK_YOU_THRESHOLD: "two"},
         {ENV_TABLE_NAME: "t", ENV_GRAPHIQL: "maybe"},
+        {ENV_TABLE_NAME: "t", ENV_IDEMPOTENCY_WINDOW_HOURS: "0"},
+        {ENV_TABLE_NAME: "t", ENV_IDEMPOTENCY_WINDOW_HOURS: "1.5"},
         {ENV_TABLE_NAME: "t", ENV_STAGE: "prod"},
     ],
 )
