@@ -45,6 +45,7 @@ class StageConfig:
     jwt_issuer: str | None
     jwt_audience: tuple[str, ...]
     thank_you_threshold: int
+    idempotency_window_hours: int
     api_reserved_concurrency: int | None
     thank_you_reserved_concurrency: int | None
     api_snap_start: bool
@@ -130,6 +131,9 @@ def load_stage_config(node: Node) -> StageConfig:
         jwt_issuer=str(jwt_issuer) if jwt_issuer else None,
         jwt_audience=_parse_list(context("jwtAudience", ())),
         thank_you_threshold=threshold,
+        idempotency_window_hours=parse_positive_int(
+            context("idempotencyWindowHours", constants.DEFAULT_IDEMPOTENCY_WINDOW_HOURS)
+        ),
         api_reserved_concurrency=_parse_optional_int(context("apiReservedConcurrency")),
         thank_you_reserved_concurrency=_parse_optional_int(context("thankYouReservedConcurrency")),
         api_snap_start=parse_bool(context("apiSnapStart", defaults["api_snap_start"])),

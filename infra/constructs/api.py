@@ -78,6 +78,7 @@ class GraphqlApi(Construct):
                     constants.ENV_TABLE_NAME: data.table.table_name,
                     constants.ENV_GRAPHIQL: str(config.graphiql).lower(),
                     constants.ENV_INTROSPECTION: str(config.introspection).lower(),
+                    constants.ENV_IDEMPOTENCY_WINDOW_HOURS: str(config.idempotency_window_hours),
                 },
             ),
             code=code,

@@ -47,6 +47,9 @@ class DonationsData(Construct):
             billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
             # The thank-you rule compares the donor's count before and after each change.
             stream=dynamodb.StreamViewType.NEW_AND_OLD_IMAGES,
+            # Idempotency markers carry their expiry: DynamoDB deletes them for free some
+            # time after it (the API already treats a lapsed marker as absent).
+            time_to_live_attribute=constants.EXPIRES_AT_ATTRIBUTE,
             point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
                 point_in_time_recovery_enabled=True
             ),

@@ -30,6 +30,7 @@ OPTIONS_CONTEXT: dict[str, Any] = {
     "throttleRate": "250",
     "throttleBurst": "500",
     "thankYouThreshold": "3",
+    "idempotencyWindowHours": "48",
     "alarmEmail": "oncall@example.org",
 }
 

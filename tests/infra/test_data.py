@@ -39,6 +39,20 @@ def test_the_table_is_on_demand_with_old_and_new_images_on_its_stream(
     )
 
 
+def test_idempotency_markers_expire_through_dynamodb_ttl_on_the_shared_attribute(
+    every_stage: Synthesis,
+) -> None:
+    every_stage.template.has_resource_properties(
+        "AWS::DynamoDB::Table",
+        {
+            "TimeToLiveSpecification": {
+                "AttributeName": constants.EXPIRES_AT_ATTRIBUTE,
+                "Enabled": True,
+            }
+        },
+    )
+
+
 def test_the_table_has_point_in_time_recovery_and_encryption(every_stage: Synthesis) -> None:
     every_stage.template.has_resource_properties(
         "AWS::DynamoDB::Table",

@@ -141,6 +141,14 @@ def test_only_the_thank_you_function_knows_the_topic_and_threshold(
     assert options_thanks[constants.ENV_THANK_YOU_THRESHOLD] == "3"
 
 
+def test_the_api_gets_the_idempotency_window_from_the_stage_context(
+    dev: Synthesis, options: Synthesis
+) -> None:
+    for synthesis, hours in ((dev, constants.DEFAULT_IDEMPOTENCY_WINDOW_HOURS), (options, 48)):
+        variables = synthesis.function(constants.API_HANDLER)["Environment"]["Variables"]
+        assert variables[constants.ENV_IDEMPOTENCY_WINDOW_HOURS] == str(hours)
+
+
 def test_the_api_times_out_well_before_api_gateway_does(every_stage: Synthesis) -> None:
     api = every_stage.function(constants.API_HANDLER)
     assert api["Timeout"] <= API_GATEWAY_HARD_TIMEOUT_S / 2

@@ -51,6 +51,12 @@ def _image(sk: str, count: int | None = None, **extra: dict[str, str]) -> dict[s
     return image
 
 
+def _other_image(pk: str, sk: str, count: int | None = None) -> dict[str, Any]:
+    image = _image(sk, count)
+    image[constants.PARTITION_KEY] = {"S": pk}
+    return image
+
+
 def _record(event: str, new: dict[str, Any] | None, old: dict[str, Any] | None) -> dict[str, Any]:
     image = new or old
     assert image is not None
@@ -86,6 +92,27 @@ THANKED = {constants.THANKED_AT_ATTRIBUTE: {"S": "2026-11-22T10:00:00Z"}}
             False,
         ),
         ("donor deleted", _record("REMOVE", None, _image(DONOR, 2)), False),
+        # What `make forget` writes: removals of every item, and additions to the totals.
+        ("forgotten donor at 1", _record("REMOVE", None, _image(DONOR, 1)), False),
+        (
+            "forgotten donation",
+            _record("REMOVE", None, _image(f"{constants.DONATION_KEY_PREFIX}x")),
+            False,
+        ),
+        (
+            "forgotten idempotency marker",
+            _record("REMOVE", None, _other_image("IDEMPOTENCY#k", "IDEMPOTENCY")),
+            False,
+        ),
+        (
+            "anonymous monthly total: 1 -> 2",
+            _record(
+                "MODIFY",
+                _other_image("ERASED#2026-11", "ERASED", 2),
+                _other_image("ERASED#2026-11", "ERASED", 1),
+            ),
+            False,
+        ),
         (
             "a donor item that had no count reaches the threshold",
             _record("MODIFY", _image(DONOR, 2), _image(DONOR)),
@@ -212,7 +239,9 @@ def test_the_api_role_can_read_and_write_the_table_and_nothing_else(
         "secretsmanager:GetSecretValue",
         "secretsmanager:DescribeSecret",
     }
-    assert not {"dynamodb:Scan", "dynamodb:DeleteItem", "dynamodb:GetRecords"} & allowed
+    # Forgetting a donor is an operator's command with the operator's credentials.
+    deletes = {"dynamodb:DeleteItem", "dynamodb:BatchWriteItem"}
+    assert not {"dynamodb:Scan", "dynamodb:GetRecords", *deletes} & allowed
     assert not {a for a in allowed if "*" in a}
 
 
