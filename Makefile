@@ -4,6 +4,8 @@ SHELL := /bin/bash
 
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# make run's emulated AWS, for make forget, make redrive and aws --endpoint-url
+EMULATOR_PORT ?= 8001
 STAGE ?= dev
 # Extra CDK context, e.g. CDK_ARGS='-c authorization=iam -c snapStart=true'
 CDK_ARGS ?=
@@ -25,7 +27,7 @@ ASSET := build/lambda$(if $(WITH_BOTO3),-with-boto3)
 ASSET_INPUTS := uv.lock pyproject.toml infra/asset.py infra/constructs/function.py \
 	$(shell find handler.py donations schema resolvers -type f -not -path '*/__pycache__/*')
 
-.PHONY: help run test lint format bench fuzz load asset synth deploy destroy smoke redrive schema clean
+.PHONY: help run test lint format bench fuzz load asset synth deploy destroy smoke redrive forget schema clean
 
 help: ## List the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
@@ -48,7 +50,7 @@ node_modules/.installed: package.json package-lock.json
 deps: .venv/.synced
 
 run: .venv/.synced ## Serve the API and GraphiQL on http://127.0.0.1:8000/graphql (HOST=, PORT= to change)
-	@HOST=$(HOST) PORT=$(PORT) $(RUN) python -m local.server
+	@HOST=$(HOST) PORT=$(PORT) EMULATOR_PORT=$(EMULATOR_PORT) $(RUN) python -m local.server
 
 test: .venv/.synced node_modules/.installed $(ASSET) ## Run every test (unit, integration, infra, e2e)
 	@$(RUN) pytest
@@ -95,7 +97,11 @@ smoke: .venv/.synced ## Check a live endpoint: make smoke URL=https://.../graphq
 	@$(RUN) python -m scripts.smoke "$(URL)"
 
 redrive: .venv/.synced ## Thank donors who crossed the threshold but were never thanked
-	@$(RUN) python -m scripts.redrive $(ARGS)
+	@EMULATOR_PORT=$(EMULATOR_PORT) $(RUN) python -m scripts.redrive $(ARGS)
+
+forget: .venv/.synced ## Erase a donor: make forget DONOR=<id> (runbook in the README)
+	@test -n "$(DONOR)" || { echo "usage: make forget DONOR=<donor id>"; exit 2; }
+	@EMULATOR_PORT=$(EMULATOR_PORT) $(RUN) python -m scripts.forget "$(DONOR)"
 
 clean: ## Remove build output and caches (keeps .venv)
 	@rm -rf build cdk.out .pytest_cache .mypy_cache .ruff_cache .hypothesis bench/results

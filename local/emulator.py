@@ -35,7 +35,7 @@ class EmulatedResources:
     queue_url: str
 
 
-_moto_lock = threading.RLock()
+moto_lock = threading.RLock()
 
 
 def serialise_emulator() -> None:
@@ -44,7 +44,8 @@ def serialise_emulator() -> None:
     moto's in-memory backends are not thread-safe: a stream read or a transaction running
     beside another write can fail with "dictionary changed size during iteration". The
     local server's threads and the concurrency tests need the emulator to behave like the
-    service, so every emulated call takes one lock. Idempotent.
+    service, so every emulated call takes one lock (``moto_lock``, which the HTTP endpoint
+    of local.endpoint takes too). Idempotent.
     """
     from moto.core.botocore_stubber import BotocoreStubber
 
@@ -53,7 +54,7 @@ def serialise_emulator() -> None:
     unlocked = BotocoreStubber.__call__
 
     def locked(self: Any, *args: Any, **kwargs: Any) -> Any:
-        with _moto_lock:
+        with moto_lock:
             return unlocked(self, *args, **kwargs)
 
     locked.serialised = True  # type: ignore[attr-defined]

@@ -23,6 +23,7 @@ from donations.constants import (
     ENV_TABLE_NAME,
     ENV_TOPIC_ARN,
 )
+from local.endpoint import ENV_EMULATOR_PORT
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
@@ -45,8 +46,14 @@ def read_json_log(log_path: Path) -> list[dict[str, Any]]:
 
 
 @contextlib.contextmanager
-def running_server(hash_key: str, log_dir: Path | None = None) -> Iterator[tuple[str, Path]]:
-    """Start the emulated server; yield its base URL and log file; stop it with Ctrl-C."""
+def running_server(
+    hash_key: str, log_dir: Path | None = None, *, emulator_port: int | None = None
+) -> Iterator[tuple[str, Path]]:
+    """Start the emulated server; yield its base URL and log file; stop it with Ctrl-C.
+
+    Its emulated AWS listens on ``emulator_port`` (a free port unless given), never on the
+    default a developer's own `make run` may hold.
+    """
     port = free_port()
     log_path = (log_dir or Path(tempfile.mkdtemp(prefix="donations-server-"))) / "server.log"
     env = {
@@ -56,6 +63,7 @@ def running_server(hash_key: str, log_dir: Path | None = None) -> Iterator[tuple
         # Unbuffered, so log lines reach the file as they are written.
         "PYTHONUNBUFFERED": "1",
         ENV_LOG_HASH_KEY: hash_key,
+        ENV_EMULATOR_PORT: str(emulator_port or free_port()),
     }
     # Real-table settings would switch emulation off.
     for name in (ENV_TABLE_NAME, ENV_TOPIC_ARN, ENV_AWS_ENDPOINT_URL):

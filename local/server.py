@@ -26,7 +26,15 @@ def main() -> int:
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
     local = EmulatedAws() if emulating() else None
     if local is not None:
-        local.start()
+        try:
+            local.start()
+        except OSError as error:
+            local.stop()
+            sys.stderr.write(
+                f"  Could not open the emulated AWS endpoint ({error.strerror}): "
+                "another `make run`? Set EMULATOR_PORT to a free port.\n"
+            )
+            return 1
     try:
         app = build_asgi_app(services())
         config = uvicorn.Config(
@@ -34,9 +42,16 @@ def main() -> int:
         )
         server = uvicorn.Server(config)
         mode = "emulated AWS (moto, in-process)" if local else "the configured AWS table"
+        endpoint = (
+            f"  Emulated AWS for make forget, make redrive and aws --endpoint-url: "
+            f"{local.endpoint.url}\n"
+            if local
+            else ""
+        )
         sys.stderr.write(
             f"\n  Donations API with {mode}\n"
             f"  GraphiQL and POST endpoint: http://{host}:{port}{GRAPHQL_PATH}\n"
+            f"{endpoint}"
             "  Press Ctrl-C to stop.\n\n"
         )
         server.run()

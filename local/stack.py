@@ -20,17 +20,23 @@ class EmulatedAws:
         self._interval = stream_interval
         self.pump: Any = None
         self.inbox: Any = None
+        self.endpoint: Any = None
 
     def start(self) -> None:
         from moto import mock_aws
 
         from local.emulator import create_resources, use_fake_credentials
+        from local.endpoint import EmulatorEndpoint, emulator_port
         from local.inbox import ThankYouInbox
         from local.stream_pump import StreamPump
 
         use_fake_credentials()
         self._stack.enter_context(mock_aws())
         resources = create_resources()
+        # Other processes (operator commands, the AWS CLI) reach the same account here.
+        self.endpoint = EmulatorEndpoint(port=emulator_port())
+        self._stack.callback(self.endpoint.stop)
+        self.endpoint.start()
         import handler
 
         self.pump = StreamPump(resources.stream_arn, handler.thank_you_handler)

@@ -3,7 +3,7 @@
 The runbook for "the thank-you dead-letter queue alarm fired": once SNS (or whatever
 failed) is healthy again, run this against the deployed table and topic. It is safe to run
 any number of times: a donor already thanked is skipped, and each donor is marked thanked
-as soon as their message is published.
+as soon as their message is published. With no settings it acts on the running `make run`.
 
     DONATIONS_TABLE_NAME=<table> THANK_YOU_TOPIC_ARN=<arn> THANK_YOU_THRESHOLD=<n> \\
     LOG_HASH_KEY_SECRET_ARN=<LogHashKeySecretArn output> make redrive
@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from donations.container import services
 from donations.domain.thank_you import ThankYouOutcome, ThankYouService
 from donations.observability import report_thank_you
+from local.endpoint import target_running_emulation
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,7 @@ def redrive(thank_you: ThankYouService) -> RedriveReport:
 
 
 def main() -> int:
+    sys.stderr.write(f"==> target: {target_running_emulation()}\n")
     thank_you = services().thank_you
     if thank_you is None:
         sys.stderr.write("THANK_YOU_TOPIC_ARN must name the thank-you topic\n")

@@ -1,10 +1,10 @@
 """Privacy canary: donor data never reaches a log line, whatever path the request takes.
 
 The whole product runs with recognisable data: the Lambda API handler, the local server
-(uvicorn and its request log), bad input of every kind, injected faults, and the thank-you
-path through the table stream and SNS. Every line written by any logger (the service's
-Powertools logger, the root logger that libraries use, and anything printed to stdout or
-stderr) is captured and searched. Donors may appear only as their keyed hash.
+(uvicorn and its request log), bad input of every kind, injected faults, the thank-you
+path through the table stream and SNS, and `make forget`. Every line written by any logger
+(the service's Powertools logger, the root logger that libraries use, and anything printed
+to stdout or stderr) is captured and searched. Donors may appear only as their keyed hash.
 """
 
 from __future__ import annotations
@@ -194,6 +194,15 @@ def exercise_the_thank_you_path(aws: EmulatedAccount) -> None:
     assert len(inbox.received) == 1  # the canary donor crossed the threshold once
 
 
+def exercise_the_erasure(aws: EmulatedAccount) -> None:
+    from scripts.forget import main as forget
+
+    assert forget([DONOR]) == 0
+    assert forget([DONOR]) == 0  # nothing left to find
+    assert forget([EMAIL]) == 2  # not a donor id
+    StreamPump(aws.stream_arn, aws.thank_you_handler, retry_delay=0).drain()  # the removals
+
+
 def test_no_log_line_carries_donor_ids_emails_or_amounts(
     aws: EmulatedAccount, capfd: pytest.CaptureFixture[str]
 ) -> None:
@@ -202,6 +211,7 @@ def test_no_log_line_carries_donor_ids_emails_or_amounts(
         with local_server(aws) as url:
             exercise_the_local_server(url)
         exercise_the_thank_you_path(aws)
+        exercise_the_erasure(aws)
 
     leaking = [line for line in lines if any(canary in line for canary in CANARIES)]
     assert leaking == [], "\n".join(leaking)
@@ -209,6 +219,7 @@ def test_no_log_line_carries_donor_ids_emails_or_amounts(
     assert len(lines) > 50
     assert any(donor_ref(DONOR) in line for line in lines)
     assert any("thank-you sent" in line for line in lines)
+    assert any("donor forgotten" in line for line in lines)
     assert any(
         "graphql server error" not in line and "storage unavailable" in line for line in lines
     )
