@@ -33,7 +33,13 @@ def create_app(services: Services) -> DonationsGraphQL:
     """The ASGI app over these services: what Mangum serves in Lambda and uvicorn locally."""
     settings = services.settings
     schema = build_schema(introspection=settings.introspection)
-    return DonationsGraphQL(schema, services.ledger, graphiql=settings.graphiql)
+    return DonationsGraphQL(
+        schema,
+        services.ledger,
+        graphiql=settings.graphiql,
+        authorization=settings.authorization,
+        donor_id_claim=settings.donor_id_claim,
+    )
 
 
 def create_api_handler(services: Services) -> LambdaHandler:

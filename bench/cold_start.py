@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.environment import LAMBDA_LIKE_ENV
+from bench.environment import GATEWAY_AUTHORIZER, LAMBDA_LIKE_ENV
 from bench.stats import summary
 from donations.constants import ENV_TOPIC_ARN
 
@@ -56,6 +56,7 @@ def _first_request_event() -> dict[str, Any]:
             "variables": {"id": "cold-donor"},
         }
     )
+    event["requestContext"]["authorizer"] = GATEWAY_AUTHORIZER
     return event
 
 

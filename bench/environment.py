@@ -6,8 +6,16 @@ import contextlib
 import os
 import sys
 from collections.abc import Iterator, Mapping
+from typing import Any
 
-from donations.constants import ENV_LOG_HASH_KEY, ENV_STAGE, ENV_TABLE_NAME
+from donations.constants import (
+    ENV_LOG_HASH_KEY,
+    ENV_STAGE,
+    ENV_TABLE_NAME,
+    READ_SCOPE,
+    WRITE_SCOPE,
+)
+from local.lambda_events import jwt_authorizer
 
 # What the API function sees in production (STAGE=prod: no GraphiQL, no introspection),
 # plus fake credentials so nothing can reach a real account from a benchmark.
@@ -23,6 +31,20 @@ LAMBDA_LIKE_ENV: Mapping[str, str] = {
     "POWERTOOLS_TRACE_DISABLED": "true",
     "POWERTOOLS_DEV": "false",
 }
+
+
+# What production's JWT authorizer puts in every event (prod checks callers): a backend
+# that records and reads, so each measured request also passes the access policy.
+GATEWAY_AUTHORIZER: Mapping[str, Any] = jwt_authorizer(
+    {
+        "sub": "bench-backend",
+        "client_id": "bench-backend",
+        "token_use": "access",
+        "scope": f"{WRITE_SCOPE} {READ_SCOPE}",
+        "iat": 1_795_327_200,
+        "exp": 1_795_330_800,
+    }
+)
 
 
 @contextlib.contextmanager

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bench import documents
-from bench.environment import LAMBDA_LIKE_ENV, environment, stdout_discarded
+from bench.environment import GATEWAY_AUTHORIZER, LAMBDA_LIKE_ENV, environment, stdout_discarded
 
 WRITES = frozenset({"TransactWriteItems", "PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem"})
 READS = frozenset({"GetItem", "Query", "Scan", "BatchGetItem", "TransactGetItems"})
@@ -127,7 +127,8 @@ def _graphql(api: Any, document: str, variables: dict[str, Any]) -> dict[str, An
     from local.lambda_context import LocalLambdaContext
     from local.lambda_events import graphql_event
 
-    response = api(graphql_event(document, variables), LocalLambdaContext())
+    event = graphql_event(document, variables, authorizer=dict(GATEWAY_AUTHORIZER))
+    response = api(event, LocalLambdaContext())
     body: dict[str, Any] = json.loads(response["body"])
     if response["statusCode"] != 200 or body.get("errors"):
         raise RuntimeError(f"request failed ({response['statusCode']}): {body}")

@@ -23,7 +23,7 @@ from typing import Any
 from bench import documents
 from bench.canned import DONOR_ID as SEEDED_DONOR
 from bench.canned import canned_dynamodb_client
-from bench.environment import LAMBDA_LIKE_ENV, environment, stdout_discarded
+from bench.environment import GATEWAY_AUTHORIZER, LAMBDA_LIKE_ENV, environment, stdout_discarded
 from bench.stats import summary
 from donations.constants import ENV_TOPIC_ARN
 
@@ -62,7 +62,14 @@ def canned_handler() -> Iterator[tuple[Any, Any, Any]]:
 def _events(operation: Operation, start: int, count: int) -> list[dict[str, Any]]:
     from local.lambda_events import graphql_event
 
-    return [graphql_event(operation.document, operation.variables(start + i)) for i in range(count)]
+    return [
+        graphql_event(
+            operation.document,
+            operation.variables(start + i),
+            authorizer=dict(GATEWAY_AUTHORIZER),
+        )
+        for i in range(count)
+    ]
 
 
 def _time_handler(api_handler: Any, events: list[dict[str, Any]]) -> float:
@@ -83,6 +90,7 @@ def _time_graphql_core(
 ) -> float:
     from graphql import graphql_sync
 
+    from resolvers.access import Caller
     from resolvers.context import RequestContext
 
     variables = [operation.variables(start + i) for i in range(count)]
@@ -93,7 +101,9 @@ def _time_graphql_core(
             gql_schema,
             operation.document,
             variable_values=values,
-            context_value=RequestContext(ledger=ledger, request_id="bench"),
+            context_value=RequestContext(
+                ledger=ledger, request_id="bench", caller=Caller.open_stage()
+            ),
         )
     elapsed = time.perf_counter() - started
     _check({"data": result.data, "errors": result.errors}, 200)
@@ -104,6 +114,7 @@ def _time_strawberry(
     strawberry_schema: Any, ledger: Any, operation: Operation, start: int, count: int
 ) -> float:
     """The same schema with its extensions (caches, limits), without Lambda, ASGI or HTTP."""
+    from resolvers.access import Caller
     from resolvers.context import RequestContext
 
     variables = [operation.variables(start + i) for i in range(count)]
@@ -113,7 +124,9 @@ def _time_strawberry(
         result = strawberry_schema.execute_sync(
             operation.document,
             variable_values=values,
-            context_value=RequestContext(ledger=ledger, request_id="bench"),
+            context_value=RequestContext(
+                ledger=ledger, request_id="bench", caller=Caller.open_stage()
+            ),
         )
     elapsed = time.perf_counter() - started
     _check({"data": result.data, "errors": result.errors}, 200)

@@ -20,6 +20,10 @@ ENV_INTROSPECTION: Final = "INTROSPECTION_ENABLED"
 ENV_LOG_HASH_KEY: Final = "LOG_HASH_KEY"
 ENV_LOG_HASH_KEY_SECRET_ARN: Final = "LOG_HASH_KEY_SECRET_ARN"  # noqa: S105 - a name, not a secret
 ENV_AWS_ENDPOINT_URL: Final = "AWS_ENDPOINT_URL"
+# Who verified the caller before the function runs: none (an open stage), jwt or iam.
+ENV_AUTHORIZATION: Final = "AUTHORIZATION"
+# The JWT claim that names the signed-in donor (-c donorIdClaim=..., default `sub`).
+ENV_DONOR_ID_CLAIM: Final = "DONOR_ID_CLAIM"
 
 # Table layout (README, "Data model"): the key names and every attribute name, in one place
 # for the DynamoDB adapter, the stream reader, the local emulator and the CDK stack's filters.
@@ -55,6 +59,12 @@ EXPIRES_AT_ATTRIBUTE: Final = "expiresAt"
 
 DEFAULT_THANK_YOU_THRESHOLD: Final = 2
 DEFAULT_IDEMPOTENCY_WINDOW_HOURS: Final = 24
+
+# OAuth 2.0 scopes (a Cognito resource server's identifier is `donations`): writers record,
+# readers read any donor. A token with neither may read only the donor its claim names.
+WRITE_SCOPE: Final = "donations/write"
+READ_SCOPE: Final = "donations/read"
+DEFAULT_DONOR_ID_CLAIM: Final = "sub"
 
 # Lambda entry points in handler.py.
 API_HANDLER: Final = "handler.api_handler"

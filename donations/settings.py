@@ -9,11 +9,15 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import TypeVar
 
 from donations.constants import (
+    DEFAULT_DONOR_ID_CLAIM,
     DEFAULT_IDEMPOTENCY_WINDOW_HOURS,
     DEFAULT_THANK_YOU_THRESHOLD,
+    ENV_AUTHORIZATION,
+    ENV_DONOR_ID_CLAIM,
     ENV_GRAPHIQL,
     ENV_IDEMPOTENCY_WINDOW_HOURS,
     ENV_INTROSPECTION,
@@ -31,6 +35,14 @@ _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off"})
 
 
+class Authorization(StrEnum):
+    """Who verifies callers in front of the API function (the CDK stack's `authorization`)."""
+
+    NONE = "none"  # an open stage: everyone may do everything (dev, by default)
+    JWT = "jwt"  # API Gateway's JWT authorizer; the function reads its claims and scopes
+    IAM = "iam"  # SigV4 callers that an IAM policy lets invoke the API: trusted backends
+
+
 class SettingsError(ValueError):
     """A setting is missing or malformed; the function must not start with it."""
 
@@ -45,6 +57,16 @@ def parse_bool(value: object) -> bool:
     if text in _FALSE:
         return False
     raise ValueError(f"expected true or false, not {value!r}")
+
+
+def parse_authorization(value: object) -> Authorization:
+    """``none``, ``jwt`` or ``iam`` (any case), from an env var or CDK context."""
+    text = str(value).strip().lower()
+    try:
+        return Authorization(text)
+    except ValueError:
+        choices = ", ".join(mode.value for mode in Authorization)
+        raise ValueError(f"expected one of {choices}, not {value!r}") from None
 
 
 def parse_positive_int(value: object) -> int:
@@ -69,6 +91,10 @@ class Settings:
     log_hash_key: str = ""
     # Or where to fetch it at start-up (the deployed functions), so it isn't in their config.
     log_hash_key_secret_arn: str | None = None
+    # How callers were verified, so the function knows whose claims to trust: the stack
+    # sets both from the same context values that configure the gateway.
+    authorization: Authorization = Authorization.NONE
+    donor_id_claim: str = DEFAULT_DONOR_ID_CLAIM
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -102,6 +128,14 @@ class Settings:
             introspection=_read(env, ENV_INTROSPECTION, parse_bool, not is_prod),
             log_hash_key=log_hash_key,
             log_hash_key_secret_arn=log_hash_key_secret_arn,
+            # Closed unless told otherwise in prod, as the stack deploys it.
+            authorization=_read(
+                env,
+                ENV_AUTHORIZATION,
+                parse_authorization,
+                Authorization.JWT if is_prod else Authorization.NONE,
+            ),
+            donor_id_claim=env.get(ENV_DONOR_ID_CLAIM, "").strip() or DEFAULT_DONOR_ID_CLAIM,
         )
 
 

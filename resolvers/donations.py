@@ -10,8 +10,9 @@ from resolvers.context import RequestContext
 
 
 def record_donation(context: RequestContext, request: DonationRequest) -> RecordedDonation:
+    ledger = context.ledger_to_record()
     try:
-        recorded = context.ledger.record_donation(request, context.request_id)
+        recorded = ledger.record_donation(request, context.request_id)
     except InvalidInputError as error:
         for field_error in error.errors:
             count(f"InvalidInput.{field_error.field}")
@@ -35,7 +36,7 @@ def record_donation(context: RequestContext, request: DonationRequest) -> Record
 
 
 def donation_count(context: RequestContext, donor_id: str) -> int:
-    return context.ledger.donation_count(donor_id)
+    return context.ledger_to_read(donor_id).donation_count(donor_id)
 
 
 def donor(context: RequestContext, donor_id: str) -> DonorSummary | None:
@@ -47,15 +48,21 @@ def donor_summary(context: RequestContext, donor_id: str) -> DonorSummary:
     return context.donor_summary(donor_id)
 
 
+def recorded_donor(context: RequestContext, donor_id: str) -> str:
+    """The donor of a donation just recorded, for a caller who may also read them."""
+    context.ledger_to_read(donor_id)
+    return donor_id
+
+
 def first_donated_at(context: RequestContext, donor_id: str) -> datetime | None:
-    return context.ledger.first_donated_at(donor_id)
+    return context.ledger_to_read(donor_id).first_donated_at(donor_id)
 
 
 def last_donated_at(context: RequestContext, donor_id: str) -> datetime | None:
-    return context.ledger.last_donated_at(donor_id)
+    return context.ledger_to_read(donor_id).last_donated_at(donor_id)
 
 
 def donations(
     context: RequestContext, donor_id: str, first: int, after: str | None
 ) -> DonationPage:
-    return context.ledger.donations(donor_id, first, after)
+    return context.ledger_to_read(donor_id).donations(donor_id, first, after)

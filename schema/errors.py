@@ -3,7 +3,8 @@
 Expected failures of ``recordDonation`` are typed results: Strawberry's exception handlers
 (``EXCEPTION_HANDLERS``) turn the domain's errors into union members. Every other error
 leaves through ``CodedErrors``, Strawberry's ``MaskErrors`` with its ``anonymise_error`` hook
-overridden: client mistakes keep their message and gain ``extensions.code``; storage trouble
+overridden: client mistakes keep their message and gain ``extensions.code`` (a refusal by the
+access policy is ``FORBIDDEN``, with no data for its field); storage trouble
 becomes a retryable ``SERVICE_UNAVAILABLE``; anything else is masked as
 ``INTERNAL_SERVER_ERROR`` with the request id, and the log gets its type and stack frames.
 """
@@ -23,6 +24,7 @@ from strawberry.types import Info
 from strawberry.types.field import StrawberryField
 
 from donations.domain.errors import (
+    AccessDeniedError,
     IdempotencyKeyReusedError,
     InvalidInputError,
     StoreUnavailableError,
@@ -67,10 +69,11 @@ def client_code(error: GraphQLError) -> str | None:
         if isinstance(error, GraphQLSyntaxError):
             return "GRAPHQL_PARSE_FAILED"
         return str((error.extensions or {}).get("code", "GRAPHQL_VALIDATION_FAILED"))
-    if isinstance(original, InvalidInputError):
+    if isinstance(original, AccessDeniedError):
+        return "FORBIDDEN"
+    # A broken rule, or a variable a scalar refused ("ten pounds" for a Decimal, say).
+    if isinstance(original, InvalidInputError | StrawberryInputCoercionError):
         return "BAD_USER_INPUT"
-    if isinstance(original, StrawberryInputCoercionError):
-        return "BAD_USER_INPUT"  # a variable a scalar refused, e.g. "ten pounds" for a Decimal
     # graphql-core's own refusals of argument and variable values point at the value in the
     # document (explicit null for `first: Int! = 20`, say); its failures to serialise our
     # output (an Int out of range) point nowhere, and are ours.

@@ -12,6 +12,11 @@ It follows the GraphQL over HTTP specification on top of what Strawberry's view 
 - Every error the HTTP layer produces is a JSON GraphQL response with
   ``extensions.code`` and ``extensions.requestId``; nothing unexpected escapes as a
   stack trace or a bare 500.
+- Every response is ``Cache-Control: no-store``: answers depend on who asked, so no
+  browser or shared cache in front may keep one.
+- The caller is whoever the gateway verified (``requestContext.authorizer`` of the Lambda
+  event, which Mangum passes as ``scope["aws.event"]``); ``resolvers.access`` decides
+  what they may do.
 """
 
 from __future__ import annotations
@@ -33,6 +38,8 @@ from strawberry.types import ExecutionResult
 
 from donations.domain.ledger import DonationLedger
 from donations.observability import logger
+from donations.settings import Authorization
+from resolvers.access import Caller, caller_from_event
 from resolvers.context import RequestContext
 from schema.errors import INTERNAL_ERROR_MESSAGE, describe
 
@@ -198,11 +205,21 @@ def _replay(body: bytes, receive: Receive) -> Receive:
 class DonationsGraphQL(GraphQL[RequestContext, None]):
     """Strawberry's ASGI app serving one schema over one ledger, GraphQL over HTTP style."""
 
-    def __init__(self, schema: BaseSchema, ledger: DonationLedger, *, graphiql: bool) -> None:
+    def __init__(
+        self,
+        schema: BaseSchema,
+        ledger: DonationLedger,
+        *,
+        graphiql: bool,
+        authorization: Authorization,
+        donor_id_claim: str,
+    ) -> None:
         super().__init__(
             schema, graphql_ide="graphiql" if graphiql else None, allow_queries_via_get=True
         )
         self._ledger = ledger
+        self._authorization = authorization
+        self._donor_id_claim = donor_id_claim
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -228,6 +245,7 @@ class DonationsGraphQL(GraphQL[RequestContext, None]):
             # the client only the id.
             logger.error("http server error", extra={"request_id": request_id, **describe(error)})
             response = error_response(500, INTERNAL_ERROR_MESSAGE, request_id)
+        response.headers["cache-control"] = "no-store"
         await response(scope, receive, send)
 
     async def _respond(self, request: Request, receive: Receive) -> Response:
@@ -265,7 +283,14 @@ class DonationsGraphQL(GraphQL[RequestContext, None]):
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> RequestContext:
-        return RequestContext(ledger=self._ledger, request_id=request_id_of(request))
+        return RequestContext(
+            ledger=self._ledger, request_id=request_id_of(request), caller=self.caller_of(request)
+        )
+
+    def caller_of(self, request: Request | WebSocket) -> Caller:
+        """Who the gateway verified; never read from the request's own headers."""
+        event: dict[str, Any] | None = request.scope.get("aws.event")
+        return caller_from_event(event, self._authorization, self._donor_id_claim)
 
     async def get_sub_response(self, request: Request | WebSocket) -> Response:
         sub_response = await super().get_sub_response(request)

@@ -12,6 +12,7 @@ from typing import Annotated
 import strawberry
 from strawberry.types import Info
 
+from donations.constants import READ_SCOPE, WRITE_SCOPE
 from donations.domain import model
 from donations.domain.errors import FieldError as DomainFieldError
 from donations.domain.errors import IdempotencyKeyReusedError, InvalidInputError
@@ -161,12 +162,17 @@ class RecordDonationSuccess:
     replayed: bool = strawberry.field(
         description="True when this idempotency key had already recorded this donation."
     )
-    # Nullable on purpose: if reading the donor's state fails, the client must still see
-    # that the donation itself was recorded, rather than a null result it might retry.
-    donor: Donor | None = strawberry.field(
+    donor_id: strawberry.Private[str]
+
+    # Nullable on purpose: if reading the donor's state fails, or the caller may record but
+    # not read, the client must still see that the donation itself was recorded, rather
+    # than a null result it might retry.
+    @strawberry.field(
         description="The donor's state after this donation; null if it could not be read "
-        "(the donation was still recorded)."
+        "or the caller may not read donors (the donation was still recorded)."
     )
+    def donor(self, info: Context) -> Donor | None:
+        return Donor(id=strawberry.ID(resolve.recorded_donor(info.context, self.donor_id)))
 
     @staticmethod
     def from_domain(recorded: model.RecordedDonation) -> RecordDonationSuccess:
@@ -174,7 +180,7 @@ class RecordDonationSuccess:
         return RecordDonationSuccess(
             donation=Donation.from_domain(donation),
             replayed=recorded.replayed,
-            donor=Donor(id=strawberry.ID(donation.donor_id)),
+            donor_id=donation.donor_id,
         )
 
 
@@ -213,12 +219,16 @@ RecordDonationResult = Annotated[
 @strawberry.type
 class Query:
     @strawberry.field(
-        description="How many donations the donor has made; 0 for a donor never seen."
+        description="How many donations the donor has made; 0 for a donor never seen. "
+        f"On a protected stage: needs `{READ_SCOPE}`, or a token for this donor."
     )
     def donation_count(self, info: Context, donor_id: strawberry.ID) -> int:
         return resolve.donation_count(info.context, donor_id)
 
-    @strawberry.field(description="A donor, or null if they have never donated.")
+    @strawberry.field(
+        description="A donor, or null if they have never donated. "
+        f"On a protected stage: needs `{READ_SCOPE}`, or a token for this donor."
+    )
     def donor(self, info: Context, id: strawberry.ID) -> Donor | None:
         summary = resolve.donor(info.context, id)
         return Donor(id=id) if summary else None
@@ -227,7 +237,8 @@ class Query:
 @strawberry.type
 class Mutation:
     @strawberry.mutation(
-        description="Record a donation. Send an idempotencyKey so retries are safe."
+        description="Record a donation. Send an idempotencyKey so retries are safe. "
+        f"On a protected stage: needs `{WRITE_SCOPE}` (or an IAM principal)."
     )
     def record_donation(self, info: Context, input: RecordDonationInput) -> RecordDonationResult:
         recorded = resolve.record_donation(info.context, input.to_request())

@@ -47,3 +47,12 @@ class DuplicateIdempotencyKeyError(DonationError):
 
 class StoreUnavailableError(DonationError):
     """Storage stayed busy or unreachable after bounded retries; the client may retry."""
+
+
+class AccessDeniedError(DonationError):
+    """The caller may not do this. Raised before anything is read or written, so the refusal
+    is the same whether or not the donor exists."""
+
+    def __init__(self, operation: str) -> None:
+        super().__init__(f"Not allowed to {operation}.")
+        self.operation = operation

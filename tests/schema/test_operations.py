@@ -13,6 +13,7 @@ import pytest
 
 from donations.domain.errors import StoreUnavailableError
 from donations.domain.ledger import DonationLedger
+from resolvers.access import Caller
 from resolvers.context import RequestContext
 from schema import DonationsSchema, build_schema
 from tests.support.memory import InMemoryDonationStore
@@ -52,7 +53,9 @@ class Api:
         result = self.schema.execute_sync(
             document,
             variable_values=variables,
-            context_value=RequestContext(ledger=self.ledger, request_id="req-schema"),
+            context_value=RequestContext(
+                ledger=self.ledger, request_id="req-schema", caller=Caller.open_stage()
+            ),
         )
         errors = [error.formatted for error in result.errors or []]
         return result.data, errors

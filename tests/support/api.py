@@ -66,9 +66,19 @@ def invoke(event: dict[str, Any]) -> ApiResponse:
 
 
 def graphql(
-    query: str, variables: dict[str, Any] | None = None, *, request_id: str | None = None
+    query: str,
+    variables: dict[str, Any] | None = None,
+    *,
+    request_id: str | None = None,
+    authorizer: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
 ) -> ApiResponse:
-    return invoke(graphql_event(query, variables, request_id=request_id))
+    """Send a GraphQL request; ``authorizer`` is what the route's authorizer verified."""
+    return invoke(
+        graphql_event(
+            query, variables, request_id=request_id, authorizer=authorizer, headers=headers
+        )
+    )
 
 
 def record(donor_id: str, amount: str = "10.00", **fields: Any) -> dict[str, Any]:

@@ -6,6 +6,8 @@ import pytest
 
 from donations.constants import (
     DEFAULT_IDEMPOTENCY_WINDOW_HOURS,
+    ENV_AUTHORIZATION,
+    ENV_DONOR_ID_CLAIM,
     ENV_GRAPHIQL,
     ENV_IDEMPOTENCY_WINDOW_HOURS,
     ENV_LOG_HASH_KEY,
@@ -16,7 +18,7 @@ from donations.constants import (
     ENV_TOPIC_ARN,
 )
 from donations.domain.ledger import DEFAULT_IDEMPOTENCY_WINDOW
-from donations.settings import Settings, SettingsError
+from donations.settings import Authorization, Settings, SettingsError
 
 
 def test_defaults_for_development() -> None:
@@ -27,6 +29,8 @@ def test_defaults_for_development() -> None:
     assert settings.introspection
     assert settings.topic_arn is None
     assert settings.idempotency_window_hours == 24
+    assert settings.authorization is Authorization.NONE
+    assert settings.donor_id_claim == "sub"
 
 
 def test_the_idempotency_window_is_read_in_hours() -> None:
@@ -37,6 +41,15 @@ def test_the_idempotency_window_is_read_in_hours() -> None:
 
 def test_the_ledger_and_the_settings_agree_on_the_default_window() -> None:
     assert timedelta(hours=DEFAULT_IDEMPOTENCY_WINDOW_HOURS) == DEFAULT_IDEMPOTENCY_WINDOW
+
+
+def test_production_checks_callers_unless_told_otherwise() -> None:
+    prod = {ENV_TABLE_NAME: "t", ENV_STAGE: "prod", ENV_LOG_HASH_KEY: "k"}
+
+    assert Settings.from_env(prod).authorization is Authorization.JWT
+    iam = Settings.from_env({**prod, ENV_AUTHORIZATION: "IAM", ENV_DONOR_ID_CLAIM: "email"})
+    assert iam.authorization is Authorization.IAM
+    assert iam.donor_id_claim == "email"
 
 
 def test_production_turns_graphiql_and_introspection_off() -> None:
@@ -73,6 +86,7 @@ def test_production_without_either_log_hash_setting_names_both() -> None:
         {ENV_TABLE_NAME: "t", ENV_GRAPHIQL: "maybe"},
         {ENV_TABLE_NAME: "t", ENV_IDEMPOTENCY_WINDOW_HOURS: "0"},
         {ENV_TABLE_NAME: "t", ENV_IDEMPOTENCY_WINDOW_HOURS: "1.5"},
+        {ENV_TABLE_NAME: "t", ENV_AUTHORIZATION: "cognito"},
         {ENV_TABLE_NAME: "t", ENV_STAGE: "prod"},
     ],
 )
