@@ -6,6 +6,8 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 # make run's emulated AWS, for make forget, make redrive and aws --endpoint-url
 EMULATOR_PORT ?= 8001
+# none (open, like the dev stage) or jwt (the local JWT authorizer; tokens from `make token`)
+AUTH ?= none
 STAGE ?= dev
 # Extra CDK context, e.g. CDK_ARGS='-c authorization=iam -c snapStart=true'
 CDK_ARGS ?=
@@ -27,7 +29,7 @@ ASSET := build/lambda$(if $(WITH_BOTO3),-with-boto3)
 ASSET_INPUTS := uv.lock pyproject.toml infra/asset.py infra/constructs/function.py \
 	$(shell find handler.py donations schema resolvers -type f -not -path '*/__pycache__/*')
 
-.PHONY: help run test lint format bench fuzz load asset synth deploy destroy smoke redrive forget schema clean
+.PHONY: help run token test lint format bench fuzz load asset synth deploy destroy smoke redrive forget schema clean
 
 help: ## List the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
@@ -49,8 +51,11 @@ node_modules/.installed: package.json package-lock.json
 
 deps: .venv/.synced
 
-run: .venv/.synced ## Serve the API and GraphiQL on http://127.0.0.1:8000/graphql (HOST=, PORT= to change)
-	@HOST=$(HOST) PORT=$(PORT) EMULATOR_PORT=$(EMULATOR_PORT) $(RUN) python -m local.server
+run: .venv/.synced ## Serve the API and GraphiQL on http://127.0.0.1:8000/graphql (HOST=, PORT=, AUTH=jwt)
+	@HOST=$(HOST) PORT=$(PORT) EMULATOR_PORT=$(EMULATOR_PORT) AUTH=$(AUTH) $(RUN) python -m local.server
+
+token: .venv/.synced ## Print a local bearer token: make token SCOPES="donations/write" or DONOR=donor-42
+	@$(RUN) python -m local.token --host "$(HOST)" --port "$(PORT)" --scopes "$(SCOPES)" --donor "$(DONOR)"
 
 test: .venv/.synced node_modules/.installed $(ASSET) ## Run every test (unit, integration, infra, e2e)
 	@$(RUN) pytest
@@ -92,9 +97,9 @@ deploy: .venv/.synced node_modules/.installed $(ASSET) ## Deploy the stack (STAG
 destroy: .venv/.synced node_modules/.installed $(ASSET) ## Delete the stack (the table is kept outside dev)
 	@npx --no-install cdk destroy -c stage=$(STAGE) $(CDK_ARGS)
 
-smoke: .venv/.synced ## Check a live endpoint: make smoke URL=https://.../graphql
-	@test -n "$(URL)" || { echo "usage: make smoke URL=https://<api>/graphql"; exit 2; }
-	@$(RUN) python -m scripts.smoke "$(URL)"
+smoke: .venv/.synced ## Check a live endpoint: make smoke URL=https://.../graphql [TOKEN=...]
+	@test -n "$(URL)" || { echo "usage: make smoke URL=https://<api>/graphql [TOKEN=<writer token>]"; exit 2; }
+	@SMOKE_TOKEN="$(TOKEN)" $(RUN) python -m scripts.smoke "$(URL)"
 
 redrive: .venv/.synced ## Thank donors who crossed the threshold but were never thanked
 	@EMULATOR_PORT=$(EMULATOR_PORT) $(RUN) python -m scripts.redrive $(ARGS)

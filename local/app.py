@@ -1,4 +1,5 @@
-"""`make run`'s ASGI app: the Lambda function's app, with a request log in front."""
+"""`make run`'s ASGI app: the Lambda function's app, with a request log (and, under
+`AUTH=jwt`, the local JWT authorizer) in front."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 
 from donations.container import Services
 from donations.observability import logger
+from local.issuer import LOCAL_AUDIENCE, LocalIssuer
 from schema.http import is_usable_request_id
 
 Scope = MutableMapping[str, Any]
@@ -59,8 +61,14 @@ class RequestLogMiddleware:
             logger.thread_safe_remove_keys(["correlation_id"])
 
 
-def build_asgi_app(services: Services) -> ASGIApp:
-    """The Lambda function's app over these services, with a request log in front."""
+def build_asgi_app(services: Services, issuer: LocalIssuer | None = None) -> ASGIApp:
+    """The Lambda function's app over these services, with a request log in front and, given
+    an issuer, the local JWT authorizer between the two (as API Gateway sits in AWS)."""
     from handler import create_app
 
-    return RequestLogMiddleware(create_app(services))
+    app: ASGIApp = create_app(services)
+    if issuer is not None:
+        from local.authorizer import LocalJwtAuthorizer
+
+        app = LocalJwtAuthorizer(app, issuer, audiences=(LOCAL_AUDIENCE,))
+    return RequestLogMiddleware(app)

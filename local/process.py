@@ -18,12 +18,14 @@ from typing import Any
 import httpx
 
 from donations.constants import (
+    ENV_AUTHORIZATION,
     ENV_AWS_ENDPOINT_URL,
     ENV_LOG_HASH_KEY,
     ENV_TABLE_NAME,
     ENV_TOPIC_ARN,
 )
 from local.endpoint import ENV_EMULATOR_PORT
+from local.issuer import ENV_ISSUER_DIR
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
@@ -47,12 +49,19 @@ def read_json_log(log_path: Path) -> list[dict[str, Any]]:
 
 @contextlib.contextmanager
 def running_server(
-    hash_key: str, log_dir: Path | None = None, *, emulator_port: int | None = None
+    hash_key: str,
+    log_dir: Path | None = None,
+    *,
+    emulator_port: int | None = None,
+    auth: str = "none",
+    issuer_dir: Path | None = None,
 ) -> Iterator[tuple[str, Path]]:
     """Start the emulated server; yield its base URL and log file; stop it with Ctrl-C.
 
     Its emulated AWS listens on ``emulator_port`` (a free port unless given), never on the
-    default a developer's own `make run` may hold.
+    default a developer's own `make run` may hold. ``auth="jwt"`` starts it as `AUTH=jwt
+    make run` does, with its issuer's key pair in ``issuer_dir``
+    (``local.issuer.LocalIssuer.load_or_create`` mints tokens for it).
     """
     port = free_port()
     log_path = (log_dir or Path(tempfile.mkdtemp(prefix="donations-server-"))) / "server.log"
@@ -60,13 +69,16 @@ def running_server(
         **os.environ,
         "HOST": "127.0.0.1",
         "PORT": str(port),
+        "AUTH": auth,
         # Unbuffered, so log lines reach the file as they are written.
         "PYTHONUNBUFFERED": "1",
         ENV_LOG_HASH_KEY: hash_key,
         ENV_EMULATOR_PORT: str(emulator_port or free_port()),
     }
-    # Real-table settings would switch emulation off.
-    for name in (ENV_TABLE_NAME, ENV_TOPIC_ARN, ENV_AWS_ENDPOINT_URL):
+    if issuer_dir is not None:
+        env[ENV_ISSUER_DIR] = str(issuer_dir)
+    # Real-table settings would switch emulation off; AUTH alone decides who is let in.
+    for name in (ENV_TABLE_NAME, ENV_TOPIC_ARN, ENV_AWS_ENDPOINT_URL, ENV_AUTHORIZATION):
         env.pop(name, None)
     with log_path.open("w") as log:
         process = subprocess.Popen(

@@ -4,6 +4,10 @@ By default DynamoDB, its stream, SNS and a subscriber queue are emulated in-proc
 moto, and background threads play the part of Lambda's stream event source and of a
 topic subscriber (local.stack). Set DONATIONS_TABLE_NAME (and AWS credentials, or
 AWS_ENDPOINT_URL for a DynamoDB-compatible endpoint) to serve a real table instead.
+
+Open by default, as the dev stage is. `AUTH=jwt` puts the local JWT authorizer in front
+(local.authorizer) and turns the function's access policy on, as `-c authorization=jwt`
+does in AWS; `make token` prints tokens it accepts.
 """
 
 from __future__ import annotations
@@ -11,10 +15,14 @@ from __future__ import annotations
 import os
 import sys
 
-from donations.constants import GRAPHQL_PATH
+from donations.constants import ENV_AUTHORIZATION, GRAPHQL_PATH
 from donations.container import services
 from local.app import build_asgi_app
+from local.issuer import LocalIssuer, issuer_url
 from local.stack import EmulatedAws, emulating
+
+# `make run`'s own switch; the function's AUTHORIZATION follows it.
+ENV_AUTH = "AUTH"
 
 
 def main() -> int:
@@ -24,6 +32,14 @@ def main() -> int:
     port = int(os.environ.get("PORT", "8000"))
     os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
+    auth = os.environ.get(ENV_AUTH, "none").strip().lower() or "none"
+    if auth not in ("none", "jwt"):
+        sys.stderr.write(f"{ENV_AUTH} must be none or jwt (SigV4 is not emulated locally)\n")
+        return 2
+    issuer = None
+    if auth == "jwt":
+        os.environ[ENV_AUTHORIZATION] = "jwt"
+        issuer = LocalIssuer.load_or_create(issuer_url(host, port))
     local = EmulatedAws() if emulating() else None
     if local is not None:
         try:
@@ -36,7 +52,7 @@ def main() -> int:
             )
             return 1
     try:
-        app = build_asgi_app(services())
+        app = build_asgi_app(services(), issuer)
         config = uvicorn.Config(
             app, host=host, port=port, log_config=None, access_log=False, lifespan="off"
         )
@@ -48,10 +64,17 @@ def main() -> int:
             if local
             else ""
         )
+        access = (
+            f"  Callers need a token from the local issuer {issuer.url}:\n"
+            '    make token SCOPES="donations/write donations/read"   or   make token DONOR=…\n'
+            if issuer
+            else "  Open to every caller (AUTH=jwt puts a JWT authorizer in front).\n"
+        )
         sys.stderr.write(
             f"\n  Donations API with {mode}\n"
             f"  GraphiQL and POST endpoint: http://{host}:{port}{GRAPHQL_PATH}\n"
             f"{endpoint}"
+            f"{access}"
             "  Press Ctrl-C to stop.\n\n"
         )
         server.run()

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from local.issuer import LocalIssuer
 from local.process import read_json_log, running_server
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -22,6 +23,15 @@ LOG_HASH_KEY = "e2e-log-hash-key"
 class LocalServer:
     url: str
     log_path: Path
+    # Under AUTH=jwt: the issuer whose tokens the server accepts.
+    issuer: LocalIssuer | None = None
+
+    def token(self, scopes: str = "", donor: str | None = None) -> str:
+        assert self.issuer is not None, "this server is open; use protected_server"
+        return self.issuer.mint(scopes=scopes.split(), donor=donor)
+
+    def bearer(self, scopes: str = "", donor: str | None = None) -> dict[str, str]:
+        return {"authorization": f"Bearer {self.token(scopes, donor)}"}
 
     @staticmethod
     def donor_ref(donor_id: str) -> str:
@@ -51,6 +61,16 @@ class LocalServer:
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalServer]:
     with running_server(LOG_HASH_KEY, tmp_path_factory.mktemp("server")) as (url, log_path):
         yield LocalServer(url, log_path)
+
+
+@pytest.fixture(scope="session")
+def protected_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalServer]:
+    """`AUTH=jwt make run`: the same server behind the local JWT authorizer."""
+    issuer_dir = tmp_path_factory.mktemp("issuer")
+    with running_server(
+        LOG_HASH_KEY, tmp_path_factory.mktemp("protected"), auth="jwt", issuer_dir=issuer_dir
+    ) as (url, log_path):
+        yield LocalServer(url, log_path, LocalIssuer.load_or_create(url, issuer_dir))
 
 
 @pytest.fixture(scope="session")
