@@ -7,6 +7,7 @@ account and region (it does when credentials exist), so synth works on any lapto
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -14,7 +15,7 @@ from aws_cdk import App, Environment, Validations
 from cdk_nag import AwsSolutionsChecks
 
 from donations.settings import parse_bool
-from infra.config import load_stage_config
+from infra.config import StageConfigError, load_stage_config
 from infra.stack import DonationsStack
 
 
@@ -44,7 +45,13 @@ def build_app(context: Mapping[str, Any] | None = None, outdir: str | None = Non
 
 
 def main() -> None:
-    build_app().synth()
+    try:
+        app = build_app()
+    except StageConfigError as error:
+        # What to add to the command line, without a traceback in front of it.
+        sys.stderr.write(f"Cannot synthesise: {error}\n")
+        raise SystemExit(1) from None
+    app.synth()
 
 
 if __name__ == "__main__":

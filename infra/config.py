@@ -15,7 +15,7 @@ from aws_cdk import RemovalPolicy
 from constructs import Node
 
 from donations import constants
-from donations.settings import parse_bool, parse_positive_int
+from donations.settings import Authorization, parse_authorization, parse_bool, parse_positive_int
 
 
 class Stage(StrEnum):
@@ -23,12 +23,8 @@ class Stage(StrEnum):
     PROD = "prod"
 
 
-class Authorization(StrEnum):
-    # The brief asks for an open API; IAM suits service-to-service callers (SigV4) and JWT
-    # suits a front end signed in through Cognito or any OIDC provider.
-    NONE = "none"
-    IAM = "iam"
-    JWT = "jwt"
+class StageConfigError(ValueError):
+    """The context asks for a stack that must not be deployed as asked; says what to add."""
 
 
 @dataclass(frozen=True)
@@ -44,6 +40,11 @@ class StageConfig:
     authorization: Authorization
     jwt_issuer: str | None
     jwt_audience: tuple[str, ...]
+    donor_id_claim: str
+    # Only with authorization=none in prod: someone said, explicitly, that it is meant.
+    allow_anonymous: bool
+    domain_name: str | None
+    certificate_arn: str | None
     thank_you_threshold: int
     idempotency_window_hours: int
     api_reserved_concurrency: int | None
@@ -68,6 +69,7 @@ _DEFAULTS: dict[Stage, dict[str, Any]] = {
         "throttle_burst": 100,
         "cors_origins": ("*",),
         "api_snap_start": False,
+        "authorization": Authorization.NONE,
     },
     Stage.PROD: {
         "graphiql": False,
@@ -78,6 +80,8 @@ _DEFAULTS: dict[Stage, dict[str, Any]] = {
         "throttle_burst": 2000,
         "cors_origins": (),
         "api_snap_start": False,
+        # Closed by default: anyone on the internet could otherwise record and read donations.
+        "authorization": Authorization.JWT,
     },
 }
 
@@ -113,10 +117,18 @@ def load_stage_config(node: Node) -> StageConfig:
     threshold = parse_positive_int(
         context("thankYouThreshold", constants.DEFAULT_THANK_YOU_THRESHOLD)
     )
-    authorization = Authorization(str(context("authorization", Authorization.NONE.value)))
-    jwt_issuer = context("jwtIssuer")
-    if authorization is Authorization.JWT and not jwt_issuer:
-        raise ValueError("authorization=jwt needs -c jwtIssuer=https://... and -c jwtAudience=...")
+    authorization = parse_authorization(context("authorization", defaults["authorization"]))
+    jwt_issuer = str(context("jwtIssuer", "")).strip() or None
+    jwt_audience = _parse_list(context("jwtAudience", ()))
+    allow_anonymous = parse_bool(context("allowAnonymous", False))
+    _check_access(stage, authorization, jwt_issuer, jwt_audience, allow_anonymous)
+    domain_name = str(context("domainName", "")).strip() or None
+    certificate_arn = str(context("certificateArn", "")).strip() or None
+    if bool(domain_name) != bool(certificate_arn):
+        raise StageConfigError(
+            "a custom domain needs both -c domainName=api.example.org and "
+            "-c certificateArn=arn:aws:acm:<region>:<account>:certificate/<id>"
+        )
     alarm_email = context("alarmEmail")
     return StageConfig(
         stage=stage,
@@ -128,8 +140,13 @@ def load_stage_config(node: Node) -> StageConfig:
         throttle_burst=int(str(context("throttleBurst", defaults["throttle_burst"]))),
         cors_origins=_parse_list(context("corsOrigins", defaults["cors_origins"])),
         authorization=authorization,
-        jwt_issuer=str(jwt_issuer) if jwt_issuer else None,
-        jwt_audience=_parse_list(context("jwtAudience", ())),
+        jwt_issuer=jwt_issuer,
+        jwt_audience=jwt_audience,
+        donor_id_claim=str(context("donorIdClaim", constants.DEFAULT_DONOR_ID_CLAIM)).strip()
+        or constants.DEFAULT_DONOR_ID_CLAIM,
+        allow_anonymous=allow_anonymous,
+        domain_name=domain_name,
+        certificate_arn=certificate_arn,
         thank_you_threshold=threshold,
         idempotency_window_hours=parse_positive_int(
             context("idempotencyWindowHours", constants.DEFAULT_IDEMPOTENCY_WINDOW_HOURS)
@@ -139,3 +156,32 @@ def load_stage_config(node: Node) -> StageConfig:
         api_snap_start=parse_bool(context("apiSnapStart", defaults["api_snap_start"])),
         alarm_email=str(alarm_email) if alarm_email else None,
     )
+
+
+def _check_access(
+    stage: Stage,
+    authorization: Authorization,
+    jwt_issuer: str | None,
+    jwt_audience: tuple[str, ...],
+    allow_anonymous: bool,
+) -> None:
+    """Refuse a stack whose callers would not be checked the way the stage promises."""
+    if authorization is Authorization.JWT:
+        # Without an audience, any token the issuer signs for any other app would do.
+        missing = [
+            name
+            for name, value in (("jwtIssuer", jwt_issuer), ("jwtAudience", jwt_audience))
+            if not value
+        ]
+        if missing:
+            raise StageConfigError(
+                f"stage {stage.value} checks callers with authorization=jwt, which needs "
+                f"{' and '.join(missing)}: -c jwtIssuer=https://cognito-idp.<region>."
+                "amazonaws.com/<user pool id> -c jwtAudience=<app client id>[,<another>] "
+                "(docs/deploy.md, Access). Or -c authorization=iam for SigV4 callers."
+            )
+    if stage is Stage.PROD and authorization is Authorization.NONE and not allow_anonymous:
+        raise StageConfigError(
+            "stage prod with authorization=none would let anyone record and read donations; "
+            "add -c allowAnonymous=true if that is really meant"
+        )

@@ -3,17 +3,19 @@ from __future__ import annotations
 import json
 
 import jsii
-from aws_cdk import Acknowledgment, Duration, Validations
+from aws_cdk import Acknowledgment, Annotations, Duration, Validations
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_apigatewayv2 as apigwv2
 from aws_cdk import aws_apigatewayv2_authorizers as authorizers
 from aws_cdk import aws_apigatewayv2_integrations as integrations
+from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from donations import constants
-from infra.config import Authorization, StageConfig
+from donations.settings import Authorization
+from infra.config import StageConfig
 from infra.constructs.data import DonationsData
 from infra.constructs.function import LOG_RETENTION, FunctionSpec, ServiceFunction
 
@@ -61,6 +63,7 @@ class GraphqlApi(Construct):
         common_environment: dict[str, str],
     ) -> None:
         super().__init__(scope, construct_id)
+        self._config = config
         self.function = ServiceFunction(
             self,
             "ApiFunction",
@@ -79,6 +82,10 @@ class GraphqlApi(Construct):
                     constants.ENV_GRAPHIQL: str(config.graphiql).lower(),
                     constants.ENV_INTROSPECTION: str(config.introspection).lower(),
                     constants.ENV_IDEMPOTENCY_WINDOW_HOURS: str(config.idempotency_window_hours),
+                    # The same values that configure the routes' authorizer below, so the
+                    # function trusts exactly the identity the gateway verified.
+                    constants.ENV_AUTHORIZATION: config.authorization.value,
+                    constants.ENV_DONOR_ID_CLAIM: config.donor_id_claim,
                 },
             ),
             code=code,
@@ -116,6 +123,7 @@ class GraphqlApi(Construct):
             if config.cors_origins
             else None
         )
+        self.domain_name = _custom_domain(self, config)
         self.http_api = apigwv2.HttpApi(
             self,
             "HttpApi",
@@ -123,6 +131,9 @@ class GraphqlApi(Construct):
             cors_preflight=cors,
             # The stage is declared below so its throttling and access logs are explicit.
             create_default_stage=False,
+            # With a custom domain, the execute-api URL would be a way around whatever sits
+            # in front of that domain (CloudFront, WAF), so it is switched off.
+            disable_execute_api_endpoint=self.domain_name is not None,
         )
         self.stage = apigwv2.HttpStage(
             self,
@@ -134,6 +145,11 @@ class GraphqlApi(Construct):
                 rate_limit=config.throttle_rate, burst_limit=config.throttle_burst
             ),
             access_log_settings=JsonAccessLogs(self.access_logs),
+            domain_mapping=(
+                apigwv2.DomainMappingOptions(domain_name=self.domain_name)
+                if self.domain_name
+                else None
+            ),
         )
         integration = integrations.HttpLambdaIntegration(
             "GraphqlIntegration", self.alias, timeout=INTEGRATION_TIMEOUT
@@ -147,20 +163,29 @@ class GraphqlApi(Construct):
             authorizer=_authorizer(config),
         )
         if config.authorization is Authorization.NONE:
+            if config.is_production:
+                Annotations.of(self).add_warning_v2(
+                    "donations:anonymous-production-api",
+                    "authorization=none in prod (allowAnonymous=true): anyone on the internet "
+                    "can record donations for any donor and read every donor's history.",
+                )
             for route in self.routes:
                 Validations.of(route).acknowledge(
                     Acknowledgment(
                         id="AwsSolutions-APIG4",
                         reason=(
-                            "The brief asks for an open API (anyone may donate). Abuse is "
-                            "bounded by stage throttling, reserved concurrency and GraphQL "
-                            "depth/token limits; -c authorization=iam|jwt switches it on."
+                            "Open on purpose: dev is an open sandbox by default, and prod is "
+                            "open only when deployed with -c allowAnonymous=true (synthesis "
+                            "fails otherwise). Abuse is bounded by stage throttling and "
+                            "GraphQL depth/token limits."
                         ),
                     )
                 )
 
     @property
     def url(self) -> str:
+        if self._config.domain_name is not None:
+            return f"https://{self._config.domain_name}{constants.GRAPHQL_PATH}"
         return f"{self.http_api.api_endpoint}{constants.GRAPHQL_PATH}"
 
 
@@ -180,8 +205,10 @@ class JsonAccessLogs:
 
 
 def _authorizer(config: StageConfig) -> apigwv2.IHttpRouteAuthorizer | None:
-    # Open by default, as the brief asks. IAM: callers sign requests with SigV4 (a backend
-    # service). JWT: a browser front end signed in with Cognito or any OIDC provider.
+    # IAM: backends sign requests with SigV4. JWT: backends with client-credentials tokens
+    # and donors signed in through Cognito or any OIDC provider. The gateway only proves
+    # who is calling; route scopes are left unset because one GraphQL route carries every
+    # operation, so the function checks each operation's scope (resolvers/access.py).
     if config.authorization is Authorization.IAM:
         return authorizers.HttpIamAuthorizer()
     if config.authorization is Authorization.JWT:
@@ -192,3 +219,16 @@ def _authorizer(config: StageConfig) -> apigwv2.IHttpRouteAuthorizer | None:
             jwt_audience=list(config.jwt_audience),
         )
     return None
+
+
+def _custom_domain(scope: Construct, config: StageConfig) -> apigwv2.DomainName | None:
+    if config.domain_name is None or config.certificate_arn is None:
+        return None
+    return apigwv2.DomainName(
+        scope,
+        "Domain",
+        domain_name=config.domain_name,
+        certificate=acm.Certificate.from_certificate_arn(
+            scope, "Certificate", config.certificate_arn
+        ),
+    )

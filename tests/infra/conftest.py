@@ -17,12 +17,23 @@ ROOT = Path(__file__).resolve().parents[2]
 # The CLI merges cdk.json's context (feature flags included); tests must synthesise the same.
 CDK_JSON_CONTEXT: dict[str, Any] = json.loads((ROOT / "cdk.json").read_text())["context"]
 
+ISSUER = "https://cognito-idp.eu-west-2.amazonaws.com/eu-west-2_example"
+# Production as the docs deploy it: a JWT authorizer for the Cognito app clients.
+PROD_CONTEXT: dict[str, Any] = {
+    "stage": "prod",
+    "jwtIssuer": ISSUER,
+    "jwtAudience": "payment-service-client,donor-web-client",
+}
+
 # Every switch away from its default, so the optional paths are synthesised and checked too.
 OPTIONS_CONTEXT: dict[str, Any] = {
     "stage": "prod",
     "authorization": "jwt",
-    "jwtIssuer": "https://cognito-idp.eu-west-2.amazonaws.com/eu-west-2_example",
+    "jwtIssuer": ISSUER,
     "jwtAudience": "donations-web",
+    "donorIdClaim": "custom:donor_id",
+    "domainName": "api.donate.example.org",
+    "certificateArn": "arn:aws:acm:eu-west-2:123456789012:certificate/0a1b2c3d-example",
     "corsOrigins": "https://donate.example.org,https://www.example.org",
     "apiReservedConcurrency": "200",
     "thankYouReservedConcurrency": "5",
@@ -96,7 +107,20 @@ def dev(tmp_path_factory: pytest.TempPathFactory) -> Synthesis:
 
 @pytest.fixture(scope="session")
 def prod(tmp_path_factory: pytest.TempPathFactory) -> Synthesis:
-    return _synthesise({"stage": "prod"}, tmp_path_factory.mktemp("cdk-prod"))
+    return _synthesise(dict(PROD_CONTEXT), tmp_path_factory.mktemp("cdk-prod"))
+
+
+@pytest.fixture(scope="session")
+def iam(tmp_path_factory: pytest.TempPathFactory) -> Synthesis:
+    """Backends signing with SigV4 instead of tokens."""
+    return _synthesise({"stage": "dev", "authorization": "iam"}, tmp_path_factory.mktemp("iam"))
+
+
+@pytest.fixture(scope="session")
+def anonymous_prod(tmp_path_factory: pytest.TempPathFactory) -> Synthesis:
+    """Production deliberately left open: the one way it may be."""
+    context = {"stage": "prod", "authorization": "none", "allowAnonymous": "true"}
+    return _synthesise(context, tmp_path_factory.mktemp("anonymous-prod"))
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from infra.app import stack_name
-from tests.infra.conftest import ROOT
+from tests.infra.conftest import PROD_CONTEXT, ROOT
 
 CDK_CLI = ROOT / "node_modules" / ".bin" / "cdk"
 
@@ -29,8 +29,18 @@ def test_cdk_synth_works_without_aws_credentials_or_docker(tmp_path: Path, stage
     # No credentials and a Docker that can't exist: the stack takes the folder make asset built.
     env["DOCKER_HOST"] = "unix:///nonexistent/docker.sock"
     env["CDK_DOCKER"] = "/nonexistent/docker"
+    # Production refuses to synthesise without an issuer and audience for its authorizer.
+    access = [
+        part
+        for key in ("jwtIssuer", "jwtAudience")
+        for part in ("-c", f"{key}={PROD_CONTEXT[key]}")
+    ]
     result = subprocess.run(
-        ["npx", "--no-install", "cdk", "synth", "--quiet", "-c", f"stage={stage}", "-o", tmp_path],
+        [
+            *("npx", "--no-install", "cdk", "synth", "--quiet", "-c", f"stage={stage}"),
+            *(access if stage == "prod" else []),
+            *("-o", str(tmp_path)),
+        ],
         cwd=ROOT,
         env=env,
         capture_output=True,
