@@ -79,8 +79,8 @@ bench: .venv/.synced $(ASSET) ## Measure warm overhead, cold start, round trips 
 fuzz: .venv/.synced ## Long property-based fuzzing run through the real handler
 	@FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-2000} $(RUN) pytest tests/integration/test_fuzz.py -q -s
 
-load: .venv/.synced ## Drive the local server with a bounded load and check every count
-	@$(RUN) python -m scripts.load
+load: .venv/.synced ## Drive the local server with a bounded load and check every count (AUTH=jwt too)
+	@AUTH=$(AUTH) $(RUN) python -m scripts.load
 
 asset: $(ASSET) ## Build the Lambda asset (arm64 wheels, our code, bytecode) into build/
 

@@ -12,6 +12,10 @@ replays), then checks that:
   could not show a duplicate: a second publish finds it already set.
 
     uv run --frozen python -m scripts.load [--clients 20] [--requests 1000] [--donors 400]
+
+With ``AUTH=jwt`` (``--auth jwt``) the server runs behind the local JWT authorizer, as
+`AUTH=jwt make run` does, and every client calls as a backend whose token carries
+``donations/write`` and ``donations/read``; the same counts are checked.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import random
 import secrets
 import statistics
 import sys
+import tempfile
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
@@ -33,7 +38,8 @@ from typing import Any
 
 import httpx
 
-from donations.constants import DEFAULT_THANK_YOU_THRESHOLD, GRAPHQL_PATH
+from donations.constants import DEFAULT_THANK_YOU_THRESHOLD, GRAPHQL_PATH, READ_SCOPE, WRITE_SCOPE
+from local.issuer import LocalIssuer
 from local.process import read_json_log, running_server
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -171,7 +177,9 @@ async def _record(client: _Client, result: LoadResult, donor: str, key: str, rep
             result.replay_mismatches += 1
 
 
-async def run_load(graphql_url: str, plan: LoadPlan) -> LoadResult:
+async def run_load(
+    graphql_url: str, plan: LoadPlan, headers: dict[str, str] | None = None
+) -> LoadResult:
     """Send the planned requests from ``plan.clients`` concurrent clients."""
     run = secrets.token_hex(4)
     result = LoadResult(run=run)
@@ -193,7 +201,7 @@ async def run_load(graphql_url: str, plan: LoadPlan) -> LoadResult:
             else:
                 await client.call("donor", DONOR, {"id": donor})
 
-    async with httpx.AsyncClient(timeout=30, limits=limits) as http:
+    async with httpx.AsyncClient(timeout=30, limits=limits, headers=headers) as http:
         client = _Client(http, graphql_url, result)
         started = time.perf_counter()
         await asyncio.gather(*(worker(client) for _ in range(plan.clients)))
@@ -220,6 +228,7 @@ def verify(
     *,
     threshold: int = DEFAULT_THANK_YOU_THRESHOLD,
     timeout: float = 60,
+    headers: dict[str, str] | None = None,
 ) -> Verification:
     """Compare what the server holds, and what it published, with what was sent."""
     from donations.observability import configure_donor_hashing, donor_ref
@@ -227,7 +236,7 @@ def verify(
     configure_donor_hashing(hash_key)
     check = Verification()
     donors = sorted(result.touched - result.uncertain)
-    with httpx.Client(timeout=30) as http:
+    with httpx.Client(timeout=30, headers=headers) as http:
 
         def ask(query: str, donor: str) -> dict[str, Any]:
             response = http.post(graphql_url, json={"query": query, "variables": {"id": donor}})
@@ -305,11 +314,31 @@ def report(plan: LoadPlan, result: LoadResult, check: Verification) -> str:
     return "\n".join(lines)
 
 
+@dataclass(frozen=True)
+class Target:
+    """The server under load: where to send requests, its log, and how to call it."""
+
+    url: str
+    log_path: Path
+    headers: dict[str, str] = field(default_factory=dict)
+
+
 @contextlib.contextmanager
-def local_server(hash_key: str) -> Iterator[tuple[str, Path]]:
-    """`make run`'s server on a free port; yields its GraphQL URL and log file."""
-    with running_server(hash_key) as (base_url, log_path):
-        yield f"{base_url}{GRAPHQL_PATH}", log_path
+def local_server(hash_key: str, auth: str = "none") -> Iterator[Target]:
+    """`make run`'s server on a free port (behind the local JWT authorizer if ``auth`` is
+    ``jwt``, with a backend's token to call it)."""
+    with contextlib.ExitStack() as stack:
+        issuer_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="issuer-")))
+        base_url, log_path = stack.enter_context(
+            running_server(hash_key, auth=auth, issuer_dir=issuer_dir)
+        )
+        headers = {}
+        if auth == "jwt":
+            token = LocalIssuer.load_or_create(base_url, issuer_dir).mint(
+                scopes=[WRITE_SCOPE, READ_SCOPE]
+            )
+            headers["authorization"] = f"Bearer {token}"
+        yield Target(f"{base_url}{GRAPHQL_PATH}", log_path, headers)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -321,6 +350,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--hot-donors", type=int, default=3)
     parser.add_argument("--replay-share", type=float, default=0.05)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--auth", choices=("none", "jwt"), default=(env("AUTH", "") or "none").lower()
+    )
     args = parser.parse_args(argv)
     plan = LoadPlan(
         clients=args.clients,
@@ -331,10 +363,17 @@ def main(argv: list[str] | None = None) -> int:
         seed=args.seed,
     )
     hash_key = secrets.token_hex(16)
-    with local_server(hash_key) as (url, log_path):
-        print(f"Local server at {url} (log: {log_path})")
-        result = asyncio.run(run_load(url, plan))
-        check = verify(url, result, lambda: read_json_log(log_path), hash_key)
+    with local_server(hash_key, args.auth) as target:
+        access = "behind the local JWT authorizer" if target.headers else "open"
+        print(f"Local server at {target.url}, {access} (log: {target.log_path})")
+        result = asyncio.run(run_load(target.url, plan, target.headers))
+        check = verify(
+            target.url,
+            result,
+            lambda: read_json_log(target.log_path),
+            hash_key,
+            headers=target.headers,
+        )
     print(report(plan, result, check))
     failed = sum(result.errors.values()) + len(result.uncertain) + check.mismatches
     return 1 if failed + result.replay_mismatches else 0

@@ -12,18 +12,28 @@ from scripts.load import LoadPlan, local_server, report, run_load, verify
 
 
 @pytest.mark.slow
-def test_bounded_load_loses_no_donation_and_thanks_each_donor_once() -> None:
+@pytest.mark.parametrize(("auth", "requests"), [("none", 200), ("jwt", 100)])
+def test_bounded_load_loses_no_donation_and_thanks_each_donor_once(
+    auth: str, requests: int
+) -> None:
     # Its own server, so the counts it checks are its own; replays included, since a
-    # cancelled transaction must not disturb the stream or the thank-yous.
-    plan = LoadPlan(clients=4, requests=200, donors=30, hot_donors=2, replay_share=0.05)
+    # cancelled transaction must not disturb the stream or the thank-yous. Under AUTH=jwt
+    # every request passes the local authorizer and the access policy first.
+    plan = LoadPlan(clients=4, requests=requests, donors=30, hot_donors=2, replay_share=0.05)
     hash_key = secrets.token_hex(8)
 
-    with local_server(hash_key) as (url, log_path):
-        result = asyncio.run(run_load(url, plan))
-        check = verify(url, result, lambda: read_json_log(log_path), hash_key)
+    with local_server(hash_key, auth) as target:
+        result = asyncio.run(run_load(target.url, plan, target.headers))
+        check = verify(
+            target.url,
+            result,
+            lambda: read_json_log(target.log_path),
+            hash_key,
+            headers=target.headers,
+        )
 
     summary = report(plan, result, check)
-    assert result.requests >= 200, summary
+    assert result.requests >= requests, summary
     assert sum(result.errors.values()) == 0, summary
     assert not result.uncertain, summary
     assert check.mismatches == 0, summary

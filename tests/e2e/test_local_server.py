@@ -12,6 +12,7 @@ import pytest
 from gql import Client, GraphQLRequest, gql
 from gql.transport.httpx import HTTPXTransport
 
+from donations.constants import READ_SCOPE, WRITE_SCOPE
 from tests.e2e.conftest import LocalServer
 
 RECORD = gql(
@@ -28,9 +29,19 @@ RECORD = gql(
 COUNT = gql("query Count($id: ID!) { donationCount(donorId: $id) }")
 
 
+@pytest.fixture(params=["open", "jwt"])
+def any_server(request: pytest.FixtureRequest) -> LocalServer:
+    """`make run` as it starts, and `AUTH=jwt make run`: the product behaves the same."""
+    fixture = "server" if request.param == "open" else "protected_server"
+    server: LocalServer = request.getfixturevalue(fixture)
+    return server
+
+
 @pytest.fixture
-def client(server: LocalServer) -> Iterator[Client]:
-    transport = HTTPXTransport(url=server.graphql_url, timeout=10)
+def client(any_server: LocalServer) -> Iterator[Client]:
+    # Behind the authorizer, as a backend that records and reads.
+    headers = any_server.bearer(f"{WRITE_SCOPE} {READ_SCOPE}") if any_server.issuer else None
+    transport = HTTPXTransport(url=any_server.graphql_url, timeout=10, headers=headers)
     with Client(transport=transport, fetch_schema_from_transport=True) as session:
         yield session  # type: ignore[misc]
 
@@ -72,8 +83,9 @@ def test_bad_input_is_a_typed_client_error(client: Any) -> None:
 
 
 def test_second_donation_logs_one_thank_you_and_the_third_none(
-    client: Any, server: LocalServer
+    client: Any, any_server: LocalServer
 ) -> None:
+    server = any_server
     donor = f"http-{uuid.uuid4().hex[:12]}"
 
     donate(client, donor)
