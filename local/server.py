@@ -36,10 +36,10 @@ def main() -> int:
     if auth not in ("none", "jwt"):
         sys.stderr.write(f"{ENV_AUTH} must be none or jwt (SigV4 is not emulated locally)\n")
         return 2
-    issuer = None
-    if auth == "jwt":
-        os.environ[ENV_AUTHORIZATION] = "jwt"
-        issuer = LocalIssuer.load_or_create(issuer_url(host, port))
+    # AUTH alone decides who is let in locally, whatever STAGE would default to: the
+    # function trusts the local authorizer exactly when there is one.
+    os.environ[ENV_AUTHORIZATION] = auth
+    issuer = LocalIssuer.load_or_create(issuer_url(host, port)) if auth == "jwt" else None
     local = EmulatedAws() if emulating() else None
     if local is not None:
         try:
