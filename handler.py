@@ -2,22 +2,31 @@
 
 This is where the container is composed: ``donations.container`` builds clients, adapters
 and services; ``create_api_handler`` and ``create_thank_you_handler`` put the schema, the
-HTTP app and the Powertools decorators around them. The module-level ``api_handler`` and
-``thank_you_handler`` (what Lambda calls) build theirs once, on first use, from the
-environment. The handlers only translate between Lambda events and the service.
+HTTP app and the Powertools decorators around them. The handlers only translate between
+Lambda events and the service.
+
+In Lambda the module-level entry point that the function names is built here, at import:
+Lambda's init phase (and a SnapStart snapshot of it) then holds the clients, the schema and
+the app, and the first request finds them ready. Anywhere else (tests, ``make run``) importing
+this module builds nothing and needs no AWS settings: ``api_handler`` and
+``thank_you_handler`` build on first use, and tests compose their own with the factories.
 """
 
 from __future__ import annotations
 
 import functools
+import os
+import random
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from donations.container import Services, services
+from donations.constants import API_HANDLER, THANK_YOU_HANDLER
+from donations.container import Services, build_services, configure_log_hashing, services
 from donations.observability import count, logger, metrics, report_thank_you, tracer
+from donations.settings import Settings
 from schema import build_schema
 from schema.http import TEXT_MIME_TYPES, DonationsGraphQL
 
@@ -104,19 +113,57 @@ def create_thank_you_handler(services: Services) -> LambdaHandler:
     return decorated
 
 
-@functools.cache
-def _api() -> LambdaHandler:
-    return create_api_handler(services())
+def register_snapstart_hooks(services: Services, *, log_hash_key_read: bool) -> None:
+    """Make a SnapStart restore safe: one snapshot becomes many execution environments.
+
+    What init leaves in memory is copied into every one of them, so what must differ
+    between them, or must not sit in a stored snapshot, is made after each restore instead.
+    Outside Lambda, and in runtimes without SnapStart, there is nothing to register.
+    """
+    try:
+        # Lambda's Python runtimes ship this module (snapshot-restore-py); nothing else does.
+        from snapshot_restore_py import register_after_restore
+    except ImportError:
+        return
+    # Without a new seed every restored environment would draw the same "random" retry
+    # jitter (ours in the DynamoDB adapter, botocore's), so they would retry in lockstep.
+    # Seeding from os.urandom: the kernel's pool differs after each restore.
+    register_after_restore(random.seed)
+    if not log_hash_key_read:
+        # Read from Secrets Manager here rather than into the snapshot, which is kept as long
+        # as the version is and would go on serving a rotated key (docs/performance.md).
+        register_after_restore(configure_log_hashing, services.settings, services.clients)
 
 
-@functools.cache
-def _thank_you() -> LambdaHandler:
-    return create_thank_you_handler(services())
+def lambda_services() -> Services:
+    """This Lambda container's services, built in its init phase, SnapStart-safe."""
+    # A SnapStart init is the one that is snapshotted; the key is read after each restore.
+    snapshotted = os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE") == "snap-start"
+    built = build_services(Settings.from_env(), log_hash_key_later=snapshotted)
+    register_snapstart_hooks(built, log_hash_key_read=not snapshotted)
+    return built
 
 
-def api_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return _api()(event, context)
+def _built_on_first_call(factory: Callable[[Services], LambdaHandler]) -> LambdaHandler:
+    """An entry point that builds its handler from the environment when first called."""
+    build = functools.cache(lambda: factory(services()))
+
+    def entry_point(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        return build()(event, context)
+
+    return entry_point
 
 
-def thank_you_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return _thank_you()(event, context)
+# Lambda names the entry point it will call in _HANDLER; only that one is built at init (the
+# API function never loads the stream consumer's modules, nor the other way round).
+_LAMBDA_ENTRY_POINT = os.environ.get("_HANDLER")
+api_handler: LambdaHandler
+thank_you_handler: LambdaHandler
+if _LAMBDA_ENTRY_POINT == API_HANDLER:
+    api_handler = create_api_handler(lambda_services())
+else:
+    api_handler = _built_on_first_call(create_api_handler)
+if _LAMBDA_ENTRY_POINT == THANK_YOU_HANDLER:
+    thank_you_handler = create_thank_you_handler(lambda_services())
+else:
+    thank_you_handler = _built_on_first_call(create_thank_you_handler)

@@ -71,6 +71,7 @@ class AwsClients:
 @dataclass(frozen=True, slots=True)
 class Services:
     settings: Settings
+    clients: AwsClients
     ledger: DonationLedger
     thank_you: ThankYouService | None
 
@@ -102,14 +103,15 @@ def fetch_log_hash_key(client: SecretsManagerClient, secret_arn: str) -> str:
     return key
 
 
-def _configure_donor_hashing(settings: Settings, clients: AwsClients) -> None:
+def configure_log_hashing(settings: Settings, clients: AwsClients) -> None:
+    """Key the hash that stands for donor ids in logs: the explicit key, else the secret's."""
     from donations.observability import configure_donor_hashing
 
     log_hash_key = settings.log_hash_key
     if not log_hash_key and settings.log_hash_key_secret_arn:
         if clients.secretsmanager is None:
             raise LogHashKeyError("a Secrets Manager client is needed to read the log-hash key")
-        # One call per cold start; the key then stays in this process only.
+        # One call per container; the key then stays in this process only.
         log_hash_key = fetch_log_hash_key(clients.secretsmanager, settings.log_hash_key_secret_arn)
     configure_donor_hashing(log_hash_key)
 
@@ -119,15 +121,21 @@ def build_services(
     clients: AwsClients | None = None,
     *,
     sleep: Callable[[float], None] = time.sleep,
+    log_hash_key_later: bool = False,
 ) -> Services:
-    """Build everything a function needs. ``sleep`` is the stores' backoff between retries."""
+    """Build everything a function needs. ``sleep`` is the stores' backoff between retries.
+
+    ``log_hash_key_later`` leaves the log-hash key unread, for a SnapStart snapshot that must
+    not hold it: the caller runs ``configure_log_hashing`` after the restore (handler.py).
+    """
     from donations.adapters.dynamodb import DynamoDBDonationStore
     from donations.adapters.sns import SnsThankYouSender
     from donations.domain.ledger import DonationLedger
     from donations.domain.thank_you import ThankYouService
 
     clients = clients or AwsClients.from_settings(settings)
-    _configure_donor_hashing(settings, clients)
+    if not log_hash_key_later:
+        configure_log_hashing(settings, clients)
     store = DynamoDBDonationStore(clients.dynamodb, settings.table_name, sleep=sleep)
     thank_you = None
     if settings.topic_arn:
@@ -136,7 +144,7 @@ def build_services(
         sender = SnsThankYouSender(clients.sns, settings.topic_arn)
         thank_you = ThankYouService(store, sender, settings.thank_you_threshold)
     window = timedelta(hours=settings.idempotency_window_hours)
-    return Services(settings, DonationLedger(store, idempotency_window=window), thank_you)
+    return Services(settings, clients, DonationLedger(store, idempotency_window=window), thank_you)
 
 
 def build_erasure(settings: Settings, clients: AwsClients | None = None) -> DonorErasure:
@@ -145,7 +153,7 @@ def build_erasure(settings: Settings, clients: AwsClients | None = None) -> Dono
     from donations.domain.erasure import DonorErasure
 
     clients = clients or AwsClients.from_settings(settings)
-    _configure_donor_hashing(settings, clients)
+    configure_log_hashing(settings, clients)
     return DonorErasure(DynamoDBDonationStore(clients.dynamodb, settings.table_name))
 
 

@@ -1,0 +1,129 @@
+"""SnapStart: one snapshot of the init phase is restored into many execution environments.
+
+The runtime hooks are called the way Lambda's runtime calls them: registered through the
+``snapshot_restore_py`` module (a stand-in here, since only Lambda's runtimes ship it), the
+before-snapshot ones in reverse order of registration, the after-restore ones in order.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import importlib
+import random
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+
+import boto3
+import pytest
+
+import handler
+from donations.constants import ENV_LOG_HASH_KEY, ENV_LOG_HASH_KEY_SECRET_ARN
+from donations.observability import configure_donor_hashing, donor_ref
+from tests.support.aws import EmulatedAccount
+
+RUNTIME_LIBRARY = '''
+"""Stands in for snapshot-restore-py (its public functions), as Lambda's runtime ships it."""
+_before_snapshot = []
+_after_restore = []
+
+
+def register_before_snapshot(func, *args, **kwargs):
+    _before_snapshot.append((func, args, kwargs))
+    return func
+
+
+def register_after_restore(func, *args, **kwargs):
+    _after_restore.append((func, args, kwargs))
+    return func
+
+
+def get_before_snapshot():
+    return _before_snapshot
+
+
+def get_after_restore():
+    return _after_restore
+'''
+
+
+@pytest.fixture
+def runtime(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[ModuleType]:
+    (tmp_path / "snapshot_restore_py.py").write_text(RUNTIME_LIBRARY)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    sys.modules.pop("snapshot_restore_py", None)
+    yield importlib.import_module("snapshot_restore_py")
+    sys.modules.pop("snapshot_restore_py", None)
+    configure_donor_hashing("")  # leave no key behind for the next test
+
+
+def take_snapshot(runtime: ModuleType) -> None:
+    hooks = runtime.get_before_snapshot()
+    while hooks:
+        func, args, kwargs = hooks.pop()
+        func(*args, **kwargs)
+
+
+def restore(runtime: ModuleType) -> None:
+    for func, args, kwargs in runtime.get_after_restore():
+        func(*args, **kwargs)
+
+
+def _ref(key: str, donor_id: str) -> str:
+    return hmac.new(key.encode(), donor_id.encode(), hashlib.sha256).hexdigest()[:16]
+
+
+@pytest.fixture
+def snapstart_init(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_LAMBDA_INITIALIZATION_TYPE", "snap-start")
+
+
+@pytest.mark.usefixtures("aws", "snapstart_init")
+def test_each_restored_environment_draws_its_own_retry_jitter(
+    runtime: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(ENV_LOG_HASH_KEY, "a-key")
+    handler.lambda_services()
+    take_snapshot(runtime)
+    snapshotted = random.getstate()
+
+    draws = []
+    for _ in range(2):
+        random.setstate(snapshotted)  # every environment starts from the snapshot's memory
+        restore(runtime)
+        draws.append([random.random() for _ in range(3)])
+
+    assert draws[0] != draws[1]
+
+
+@pytest.mark.usefixtures("aws", "snapstart_init")
+def test_the_log_hash_key_is_read_after_each_restore_and_never_into_the_snapshot(
+    runtime: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    secret = boto3.client("secretsmanager").create_secret(Name="LogHashKey", SecretString="k3y")
+    monkeypatch.delenv(ENV_LOG_HASH_KEY, raising=False)
+    monkeypatch.setenv(ENV_LOG_HASH_KEY_SECRET_ARN, secret["ARN"])
+    configure_donor_hashing("")
+
+    handler.lambda_services()
+    take_snapshot(runtime)
+
+    assert donor_ref("donor-1") == _ref("", "donor-1")  # the snapshot holds no key
+    restore(runtime)
+    assert donor_ref("donor-1") == _ref("k3y", "donor-1")
+
+
+def test_an_on_demand_init_reads_the_key_at_once_and_only_reseeds_after_a_restore(
+    aws: EmulatedAccount, runtime: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    secret = boto3.client("secretsmanager").create_secret(Name="LogHashKey", SecretString="k3y")
+    monkeypatch.delenv(ENV_LOG_HASH_KEY, raising=False)
+    monkeypatch.setenv(ENV_LOG_HASH_KEY_SECRET_ARN, secret["ARN"])
+    monkeypatch.setenv("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand")
+
+    handler.lambda_services()
+
+    assert donor_ref("donor-1") == _ref("k3y", "donor-1")
+    assert [func for func, _, _ in runtime.get_after_restore()] == [random.seed]
