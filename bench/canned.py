@@ -1,6 +1,6 @@
-"""DynamoDB answered instantly at botocore's HTTP send, so only code on this machine is timed.
+"""AWS answered instantly at botocore's HTTP send, so only code on this machine is timed.
 
-The client is real (parameter validation, serialisation, SigV4 signing, parsing, retries
+The clients are real (parameter validation, serialisation, SigV4 signing, parsing, retries
 config): a ``before-send`` hook hands botocore a ready-made HTTP response per operation
 instead of opening a connection. What is timed is therefore what a warm Lambda spends on CPU,
 with DynamoDB's own latency left out.
@@ -13,6 +13,7 @@ from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from bench.environment import LOG_HASH_KEY_SECRET_ARN
 from donations.adapters.dynamodb import to_wire
 from donations.constants import (
     AMOUNT_MINOR_ATTRIBUTE,
@@ -35,6 +36,8 @@ if TYPE_CHECKING:
 
 DONOR_ID = "bench-donor-seeded"
 DONATIONS = 12
+# What the API function asks AWS for: DynamoDB, and Secrets Manager once at start-up.
+SERVICES = ("dynamodb", "secrets-manager")
 
 
 class _Body:
@@ -79,11 +82,14 @@ def answers() -> dict[str, bytes]:
         "GetItem": json.dumps({"Item": donor}).encode(),
         "Query": json.dumps({"Items": page, "Count": len(page)}).encode(),
         "TransactWriteItems": b"{}",
+        "GetSecretValue": json.dumps(
+            {"ARN": LOG_HASH_KEY_SECRET_ARN, "Name": "LogHashKey", "SecretString": "bench-key"}
+        ).encode(),
     }
 
 
 class CannedTransport:
-    """A ``before-send`` hook that answers each DynamoDB operation from ``answers``."""
+    """A ``before-send`` hook that answers each operation from ``answers``."""
 
     def __init__(self, canned: Mapping[str, bytes]) -> None:
         self._canned = dict(canned)
@@ -98,12 +104,26 @@ class CannedTransport:
         return AWSResponse(request.url, 200, headers, _Body(self._canned[operation]))
 
 
-def canned_dynamodb_client() -> DynamoDBClient:
-    """A real DynamoDB client, configured as the service configures it, that never connects."""
+def answer_from_canned() -> CannedTransport:
+    """Make every client boto3's default session builds from now on answer from ``answers``:
+    the clients the service builds at import in Lambda mode, and the minimal app's."""
+    import boto3
+
+    transport = CannedTransport(answers())
+    boto3.setup_default_session()
+    for service in SERVICES:
+        boto3.DEFAULT_SESSION.events.register(f"before-send.{service}", transport)  # type: ignore[union-attr]
+    return transport
+
+
+def canned_dynamodb_client(*, as_the_service_configures_it: bool = True) -> DynamoDBClient:
+    """A real DynamoDB client that never connects: configured as the service configures it,
+    or with botocore's defaults (what the references use)."""
     import boto3
 
     from donations.container import aws_client_config
 
-    client: DynamoDBClient = boto3.client("dynamodb", config=aws_client_config())
+    config = aws_client_config() if as_the_service_configures_it else None
+    client: DynamoDBClient = boto3.client("dynamodb", config=config)
     client.meta.events.register("before-send.dynamodb", CannedTransport(answers()))
     return client

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bench import documents
-from bench.environment import GATEWAY_AUTHORIZER, LAMBDA_LIKE_ENV, environment, stdout_discarded
+from bench.environment import GATEWAY_AUTHORIZER, SERVICE_ENV, environment, stdout_discarded
 
 WRITES = frozenset({"TransactWriteItems", "PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem"})
 READS = frozenset({"GetItem", "Query", "Scan", "BatchGetItem", "TransactGetItems"})
@@ -103,7 +103,9 @@ def emulated_service() -> Iterator[tuple[Any, Any, RequestLog]]:
 
     log = RequestLog()
     previous_session = boto3.DEFAULT_SESSION
-    with environment({**LAMBDA_LIKE_ENV, "AWS_ENDPOINT_URL": None}), mock_aws():
+    # In this process, not in Lambda mode: moto has no X-Ray daemon to trace to.
+    service_env = {**SERVICE_ENV, "AWS_ENDPOINT_URL": None, "POWERTOOLS_TRACE_DISABLED": "true"}
+    with environment(service_env), mock_aws():
         session = boto3.setup_default_session()  # noqa: F841 - sets boto3.DEFAULT_SESSION
         events = boto3.DEFAULT_SESSION.events  # type: ignore[union-attr]
         events.register("before-parameter-build", log.on_call)
