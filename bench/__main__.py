@@ -50,9 +50,9 @@ def _git_commit() -> str:
 
 
 def print_warm(warm: dict[str, Any]) -> None:
-    print("\n1. Warm CPU per request, in Lambda mode: handler.api_handler with an HTTP API v2")
-    print("   event and X-Ray on, DynamoDB answered by canned responses at botocore's send;")
-    print("   goal: ratio to graphql-core + the same DynamoDB call (default boto3 client)")
+    print("\n1. Warm CPU per request (process CPU time), in Lambda mode: handler.api_handler with")
+    print("   an HTTP API v2 event and X-Ray on, AWS answered by canned responses at botocore's")
+    print("   send; goal: ratio to graphql-core + the same DynamoDB calls (default boto3 client)")
     print(
         f"   {'operation':<30}{'handler µs':>11}{'graphql-core µs':>16}"
         f"{'strawberry, no HTTP':>21}   ratio (goal ≤ {warm['goal']})"
@@ -84,7 +84,8 @@ def print_cold(cold: dict[str, Any]) -> None:
             f" + first request {phases[kind]['first_request_ms']['median']:.1f} ms"
         )
 
-    print("\n2. Cold start in Lambda mode: fresh interpreter to first answer (spawn to exit)")
+    print("\n2. Cold start in Lambda mode: fresh interpreter to first answer, CPU time (user +")
+    print("   system) from spawn to exit; the phases are the child's own CPU time")
     print(f"   handler      {line('handler')}")
     print(f"   minimal app  {line('minimal_app')} (the same stack, one field)")
     ok = cold["ratio"]["median"] <= cold["goal"]

@@ -76,11 +76,12 @@ def answers() -> dict[str, bytes]:
             TOTAL_ATTRIBUTE_PREFIX + "GBP": 12600,
         }
     )
-    # The page query asks for one more item than the page (10) to know if there is a next.
-    page = [_donation(index) for index in range(DONATIONS - 1, DONATIONS - 12, -1)]
+    # `donor` with a page of 10 is one Query, backwards: the donor item, then the newest
+    # donations, one more than the page to tell whether there is a next.
+    items = [donor, *(_donation(index) for index in range(DONATIONS - 1, DONATIONS - 12, -1))]
     return {
         "GetItem": json.dumps({"Item": donor}).encode(),
-        "Query": json.dumps({"Items": page, "Count": len(page)}).encode(),
+        "Query": json.dumps({"Items": items, "Count": len(items)}).encode(),
         "TransactWriteItems": b"{}",
         "GetSecretValue": json.dumps(
             {"ARN": LOG_HASH_KEY_SECRET_ARN, "Name": "LogHashKey", "SecretString": "bench-key"}

@@ -51,6 +51,19 @@ query Donor($id: ID!) {
 }
 """
 
+# A donor's page and the times of their first and last gifts: one read while the page holds
+# every donation the donor has made.
+DONOR_WITH_TIMES: Final = """
+query DonorTimes($id: ID!) {
+  donor(id: $id) {
+    donationCount
+    firstDonatedAt
+    lastDonatedAt
+    donations(first: 10) { nodes { id amount } pageInfo { hasNextPage } }
+  }
+}
+"""
+
 
 def record_variables(donor_id: str, key: str, amount: str = "12.50") -> dict[str, Any]:
     return {

@@ -177,7 +177,7 @@ def measure_round_trips() -> dict[str, Any]:
             figures = log.summary()
         results["recordDonation selecting donor"] = _expect(
             figures,
-            "1 write + 1 consistent read",
+            "1 write + 1 consistent read (the donor alone)",
             figures["dynamodb_writes"] == 1
             and figures["dynamodb_reads"] == 1
             and figures["consistent_reads"] == 1,
@@ -196,7 +196,18 @@ def measure_round_trips() -> dict[str, Any]:
             _graphql(api, documents.DONOR_WITH_DONATIONS, {"id": donor})
             figures = log.summary()
         results["donor with donations"] = _expect(
-            figures, "reads only", figures["dynamodb_writes"] == 0
+            figures,
+            "1 consistent Query (the donor, then its first page)",
+            figures["requests"] == ["dynamodb:Query (consistent)"],
+        )
+
+        with log.window():
+            _graphql(api, documents.DONOR_WITH_TIMES, {"id": donor})
+            figures = log.summary()
+        results["donor with first/last times"] = _expect(
+            figures,
+            "the same 1 Query while the page holds every donation",
+            figures["requests"] == ["dynamodb:Query (consistent)"],
         )
 
         # The donor above has crossed the threshold (2): the stream carries the crossing.

@@ -1,5 +1,8 @@
 """Warm CPU per request: what Lambda runs, DynamoDB's latency excluded, against two references.
 
+Times are this process's CPU time (``time.process_time``), not wall time: the machine is
+shared, and CPU time leaves out the moments another process has the core.
+
 Measured in a child interpreter in Lambda mode (``bench.environment``: tracing on, the entry
 point built at import as Lambda's init builds it), where ``handler.api_handler``, the very
 function Lambda calls, serves HTTP API v2 events. Its DynamoDB client is real and configured
@@ -122,11 +125,11 @@ def _time_lambda(function: Any, events: list[dict[str, Any]], *, sampled: bool =
     context = LocalLambdaContext()
     headers = [trace_header(sampled=sampled) for _ in events]
     gc.collect()
-    started = time.perf_counter()
+    started = time.process_time()
     for event, header in zip(events, headers, strict=True):
         os.environ[TRACE_HEADER] = header
         response = function(event, context)
-    elapsed = time.perf_counter() - started
+    elapsed = time.process_time() - started
     _check(json.loads(response["body"]), response["statusCode"])
     return elapsed / len(events)
 
@@ -138,12 +141,12 @@ def _time_graphql_core(
 
     variables = [operation.variables(start + i) for i in range(count)]
     gc.collect()
-    started = time.perf_counter()
+    started = time.process_time()
     for values in variables:
         result = graphql_sync(
             gql_schema, operation.document, root_value=root, variable_values=values
         )
-    elapsed = time.perf_counter() - started
+    elapsed = time.process_time() - started
     _check({"data": result.data, "errors": result.errors}, 200)
     return elapsed / count
 
@@ -156,7 +159,7 @@ def _time_strawberry(
 
     variables = [operation.variables(start + i) for i in range(count)]
     gc.collect()
-    started = time.perf_counter()
+    started = time.process_time()
     for values in variables:
         result = strawberry_schema.execute_sync(
             operation.document,
@@ -165,7 +168,7 @@ def _time_strawberry(
                 ledger=ledger, request_id="bench", caller=Caller.open_stage()
             ),
         )
-    elapsed = time.perf_counter() - started
+    elapsed = time.process_time() - started
     _check({"data": result.data, "errors": result.errors}, 200)
     return elapsed / count
 

@@ -4,7 +4,7 @@ the access policy (``resolvers.access``), so a resolver cannot read or write unc
 from __future__ import annotations
 
 from donations.domain.ledger import DonationLedger
-from donations.domain.model import DonorSummary
+from donations.domain.model import DonorHistory
 from resolvers import access
 from resolvers.access import Caller
 
@@ -14,7 +14,7 @@ class RequestContext:
         self._ledger = ledger
         self.request_id = request_id
         self.caller = caller
-        self._donors: dict[str, DonorSummary] = {}
+        self._donors: dict[str, DonorHistory] = {}
 
     def ledger_to_record(self) -> DonationLedger:
         """The ledger, if this caller may record donations; else ``AccessDeniedError``."""
@@ -26,9 +26,15 @@ class RequestContext:
         access.require_reading(self.caller, donor_id)
         return self._ledger
 
-    def donor_summary(self, donor_id: str) -> DonorSummary:
-        """The donor's state, read at most once per request however many fields need it."""
+    def donor_history(self, donor_id: str, page_size: int = 0) -> DonorHistory:
+        """The donor's state, with the first page of ``page_size`` donations when the first
+        field to ask wants them: read at most once per request, however many fields need it."""
         ledger = self.ledger_to_read(donor_id)
-        if donor_id not in self._donors:
-            self._donors[donor_id] = ledger.donor(donor_id)
-        return self._donors[donor_id]
+        history = self._donors.get(donor_id)
+        if history is None:
+            history = self._donors[donor_id] = ledger.donor_history(donor_id, page_size)
+        return history
+
+    def donor_history_read(self, donor_id: str) -> DonorHistory | None:
+        """The donor's history if this request has read it already; never reads."""
+        return self._donors.get(donor_id)

@@ -39,13 +39,13 @@ def donation_count(context: RequestContext, donor_id: str) -> int:
     return context.ledger_to_read(donor_id).donation_count(donor_id)
 
 
-def donor(context: RequestContext, donor_id: str) -> DonorSummary | None:
-    summary = context.donor_summary(donor_id)
+def donor(context: RequestContext, donor_id: str, page_size: int = 0) -> DonorSummary | None:
+    summary = context.donor_history(donor_id, page_size).summary
     return summary if summary.donation_count else None
 
 
 def donor_summary(context: RequestContext, donor_id: str) -> DonorSummary:
-    return context.donor_summary(donor_id)
+    return context.donor_history(donor_id).summary
 
 
 def recorded_donor(context: RequestContext, donor_id: str) -> str:
@@ -54,15 +54,20 @@ def recorded_donor(context: RequestContext, donor_id: str) -> str:
     return donor_id
 
 
+# Read first by one of these, the donor comes with their newest donation: the latest time then
+# needs no other read, nor the earliest for a donor who gave once.
 def first_donated_at(context: RequestContext, donor_id: str) -> datetime | None:
-    return context.ledger_to_read(donor_id).first_donated_at(donor_id)
+    history = context.donor_history(donor_id, page_size=1)
+    return context.ledger_to_read(donor_id).first_donated_at(history)
 
 
 def last_donated_at(context: RequestContext, donor_id: str) -> datetime | None:
-    return context.ledger_to_read(donor_id).last_donated_at(donor_id)
+    history = context.donor_history(donor_id, page_size=1)
+    return context.ledger_to_read(donor_id).last_donated_at(history)
 
 
 def donations(
     context: RequestContext, donor_id: str, first: int, after: str | None
 ) -> DonationPage:
-    return context.ledger_to_read(donor_id).donations(donor_id, first, after)
+    ledger = context.ledger_to_read(donor_id)
+    return ledger.donations(donor_id, first, after, context.donor_history_read(donor_id))

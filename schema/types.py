@@ -11,6 +11,7 @@ from typing import Annotated
 
 import strawberry
 from strawberry.types import Info
+from strawberry.types.nodes import SelectedField
 
 from donations.constants import READ_SCOPE, WRITE_SCOPE
 from donations.domain import model
@@ -216,6 +217,25 @@ RecordDonationResult = Annotated[
 ]
 
 
+def _newest_donations_wanted(info: Context) -> int:
+    """How many of the donor's newest donations this ``donor`` selection will show: the size
+    of its first page of ``donations``, else one for ``first``/``lastDonatedAt``, else none.
+    Read with the donor, they cost no extra request (``resolvers.context``)."""
+    wanted = 0
+    pending = list(info.selected_fields[0].selections)
+    while pending:
+        selection = pending.pop()
+        if not isinstance(selection, SelectedField):  # a fragment: look inside
+            pending.extend(selection.selections)
+        elif selection.name == "donations" and selection.arguments.get("after") is None:
+            # A literal arrives as its text ("10"), a variable as its value, unset as None.
+            first = str(selection.arguments.get("first"))
+            wanted = int(first) if first.isdigit() else DEFAULT_PAGE_SIZE
+        elif selection.name in ("firstDonatedAt", "lastDonatedAt"):
+            wanted = wanted or 1
+    return wanted
+
+
 @strawberry.type
 class Query:
     @strawberry.field(
@@ -230,7 +250,7 @@ class Query:
         f"On a protected stage: needs `{READ_SCOPE}`, or a token for this donor."
     )
     def donor(self, info: Context, id: strawberry.ID) -> Donor | None:
-        summary = resolve.donor(info.context, id)
+        summary = resolve.donor(info.context, id, _newest_donations_wanted(info))
         return Donor(id=id) if summary else None
 
 

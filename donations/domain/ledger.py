@@ -16,6 +16,7 @@ from donations.domain.errors import (
 from donations.domain.model import (
     Donation,
     DonationPage,
+    DonorHistory,
     DonorSummary,
     IdempotencyClaim,
     RecordedDonation,
@@ -98,12 +99,31 @@ class DonationLedger:
         self._check_donor_id(donor_id)
         return self._store.donor(donor_id)
 
-    def donations(self, donor_id: str, first: int, after: str | None) -> DonationPage:
+    def donor_history(self, donor_id: str, page_size: int = 0) -> DonorHistory:
+        """The donor and the first page of their donations, in one read; ``page_size`` 0
+        reads the donor alone, and a size ``donations`` would refuse is not read ahead."""
+        self._check_donor_id(donor_id, field="id")
+        if not 0 <= page_size <= MAX_PAGE_SIZE:
+            page_size = 0
+        return self._store.donor_history(donor_id, page_size)
+
+    def donations(
+        self, donor_id: str, first: int, after: str | None, read: DonorHistory | None = None
+    ) -> DonationPage:
+        """A page of the donor's donations; the first page comes from ``read`` when that
+        history already holds it."""
         self._check_donor_id(donor_id, field="id")
         if not 1 <= first <= MAX_PAGE_SIZE:
             raise InvalidInputError(
                 [FieldError("first", "OUT_OF_RANGE", f"must be between 1 and {MAX_PAGE_SIZE}")]
             )
+        if (
+            after is None
+            and read is not None
+            and read.newest is not None
+            and read.page_size == first
+        ):
+            return read.newest
         try:
             return self._store.donations(donor_id, first, after)
         except ValueError:
@@ -111,11 +131,25 @@ class DonationLedger:
                 [FieldError("after", "INVALID_CURSOR", "is not a cursor this API issued")]
             ) from None
 
-    def first_donated_at(self, donor_id: str) -> datetime | None:
-        return self._store.donation_time(donor_id, latest=False)
+    def first_donated_at(self, history: DonorHistory) -> datetime | None:
+        """When the donor's earliest donation was made: without another read when the
+        history holds every donation."""
+        newest = history.newest
+        if newest is not None and newest.donations and newest.next_cursor is None:
+            return newest.donations[-1].donated_at
+        if not history.summary.donation_count:
+            return None
+        return self._store.donation_time(history.summary.donor_id, latest=False)
 
-    def last_donated_at(self, donor_id: str) -> datetime | None:
-        return self._store.donation_time(donor_id, latest=True)
+    def last_donated_at(self, history: DonorHistory) -> datetime | None:
+        """When the donor's latest donation was made: without another read when the history
+        holds any donation."""
+        newest = history.newest
+        if newest is not None and newest.donations:
+            return newest.donations[0].donated_at
+        if not history.summary.donation_count:
+            return None
+        return self._store.donation_time(history.summary.donor_id, latest=True)
 
     @staticmethod
     def _check_donor_id(donor_id: str, field: str = "donorId") -> None:

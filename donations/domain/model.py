@@ -95,6 +95,19 @@ class DonationPage:
 
 
 @dataclass(frozen=True, slots=True)
+class DonorHistory:
+    """A donor's state and their newest donations, read together, at one instant.
+
+    ``newest`` is the first page of ``page_size`` donations (None when none were asked for);
+    its ``next_cursor`` is None when it holds every donation the donor has made.
+    """
+
+    summary: DonorSummary
+    newest: DonationPage | None = None
+    page_size: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class ErasureCounts:
     """What forgetting a donor found and removed: their donor item, donations and markers."""
 

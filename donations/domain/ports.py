@@ -9,6 +9,7 @@ from datetime import datetime
 from donations.domain.model import (
     Donation,
     DonationPage,
+    DonorHistory,
     DonorSummary,
     ErasureCounts,
     IdempotencyClaim,
@@ -42,6 +43,11 @@ class DonationStore(ABC):
     @abstractmethod
     def donor(self, donor_id: str) -> DonorSummary:
         """The donor's current state, read strongly consistently; zero for an unknown donor."""
+
+    @abstractmethod
+    def donor_history(self, donor_id: str, page_size: int) -> DonorHistory:
+        """The donor's state and, if ``page_size`` > 0, the first page of their donations
+        (newest first), in one strongly consistent read; zero for an unknown donor."""
 
     @abstractmethod
     def donation_count(self, donor_id: str) -> int:

@@ -143,6 +143,27 @@ def test_donor_query_reads_count_totals_times_and_pages_newest_first() -> None:
     assert donor["thankedAt"] is None
 
 
+def test_a_donor_whose_page_holds_every_donation_reads_its_times_from_that_page() -> None:
+    # Idempotency markers live under their own key, never among the donor's items.
+    for day in (3, 1, 2):
+        record(
+            "donor-1",
+            f"{day}.00",
+            donatedAt=f"2026-10-0{day}T09:00:00+00:00",
+            idempotencyKey=f"key-day-{day}",
+        )
+
+    donor = graphql(DONOR_QUERY, {"id": "donor-1", "first": 10}).data["donor"]
+
+    assert [node["amount"] for node in donor["donations"]["nodes"]] == ["3.00", "2.00", "1.00"]
+    assert donor["donations"]["pageInfo"] == {"hasNextPage": False, "endCursor": None}
+    assert (donor["firstDonatedAt"], donor["lastDonatedAt"]) == (
+        "2026-10-01T09:00:00+00:00",
+        "2026-10-03T09:00:00+00:00",
+    )
+    assert donor["donationCount"] == 3
+
+
 @pytest.mark.parametrize(
     ("variables", "field"),
     [({"first": 0}, "first"), ({"first": 500}, "first"), ({"after": "not-a-cursor"}, "after")],

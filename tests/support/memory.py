@@ -13,6 +13,7 @@ from donations.domain.model import (
     AnonymousTotal,
     Donation,
     DonationPage,
+    DonorHistory,
     DonorSummary,
     ErasureCounts,
     IdempotencyClaim,
@@ -70,10 +71,20 @@ class InMemoryDonationStore(DonationStore):
     def donor(self, donor_id: str) -> DonorSummary:
         return self._donors.get(donor_id, DonorSummary(donor_id))
 
+    def donor_history(self, donor_id: str, page_size: int) -> DonorHistory:
+        with self._lock:  # one instant, as DynamoDB's single Query reads it
+            summary = self.donor(donor_id)
+            if not page_size:
+                return DonorHistory(summary)
+            return DonorHistory(summary, self._page(donor_id, page_size, None), page_size)
+
     def donation_count(self, donor_id: str) -> int:
         return self.donor(donor_id).donation_count
 
     def donations(self, donor_id: str, limit: int, cursor: str | None) -> DonationPage:
+        return self._page(donor_id, limit, cursor)
+
+    def _page(self, donor_id: str, limit: int, cursor: str | None) -> DonationPage:
         ordered = sorted(
             self._donations.get(donor_id, []),
             key=lambda donation: (donation.donated_at, donation.id),

@@ -7,6 +7,7 @@ import pytest
 
 from donations.domain.errors import IdempotencyKeyReusedError, InvalidInputError
 from donations.domain.ledger import DonationLedger
+from donations.domain.model import DonationPage, DonorHistory
 from donations.domain.validation import DonationRequest
 from tests.support.memory import InMemoryDonationStore
 
@@ -164,3 +165,65 @@ def test_page_size_is_bounded(ledger: DonationLedger, first: int) -> None:
         ledger.donations("donor-1", first, None)
 
     assert raised.value.errors[0].field == "first"
+
+
+class CountingStore(InMemoryDonationStore):
+    """Counts the reads that would each be a request to DynamoDB."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reads: list[str] = []
+
+    def donor_history(self, donor_id: str, page_size: int) -> DonorHistory:
+        self.reads.append("donor_history")
+        return super().donor_history(donor_id, page_size)
+
+    def donations(self, donor_id: str, limit: int, cursor: str | None) -> DonationPage:
+        self.reads.append("donations")
+        return super().donations(donor_id, limit, cursor)
+
+    def donation_time(self, donor_id: str, *, latest: bool) -> datetime | None:
+        self.reads.append("donation_time")
+        return super().donation_time(donor_id, latest=latest)
+
+
+def test_the_first_page_and_both_times_come_with_the_donor_when_the_page_holds_all() -> None:
+    store = CountingStore()
+    ledger = DonationLedger(store, clock=lambda: NOW)
+    for day in (2, 1, 3):
+        donated_at = datetime(2026, 10, day, tzinfo=UTC)
+        ledger.record_donation(DonationRequest("donor-1", Decimal(day), donated_at=donated_at))
+
+    history = ledger.donor_history("donor-1", page_size=10)
+    page = ledger.donations("donor-1", 10, None, read=history)
+
+    assert [d.amount.minor_units for d in page.donations] == [300, 200, 100]
+    assert ledger.first_donated_at(history) == datetime(2026, 10, 1, tzinfo=UTC)
+    assert ledger.last_donated_at(history) == datetime(2026, 10, 3, tzinfo=UTC)
+    assert store.reads == ["donor_history"]
+
+
+def test_a_page_that_is_not_the_whole_history_leaves_the_first_time_to_its_own_read() -> None:
+    store = CountingStore()
+    ledger = DonationLedger(store, clock=lambda: NOW)
+    for day in (1, 2, 3):
+        donated_at = datetime(2026, 10, day, tzinfo=UTC)
+        ledger.record_donation(DonationRequest("donor-1", Decimal(day), donated_at=donated_at))
+
+    history = ledger.donor_history("donor-1", page_size=2)
+
+    assert ledger.last_donated_at(history) == datetime(2026, 10, 3, tzinfo=UTC)
+    assert ledger.first_donated_at(history) == datetime(2026, 10, 1, tzinfo=UTC)
+    assert ledger.donations("donor-1", 5, None, read=history).next_cursor is None
+    assert store.reads == ["donor_history", "donation_time", "donations"]
+
+
+def test_a_donor_never_seen_has_no_times_and_costs_one_read() -> None:
+    store = CountingStore()
+    ledger = DonationLedger(store, clock=lambda: NOW)
+
+    history = ledger.donor_history("never-seen")
+
+    assert history.summary.donation_count == 0
+    assert (ledger.first_donated_at(history), ledger.last_donated_at(history)) == (None, None)
+    assert store.reads == ["donor_history"]
