@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 from typing import TYPE_CHECKING
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -23,6 +24,9 @@ logger = Logger(service=SERVICE_NAME)
 # it). The default patches every library X-Ray supports that is installed, importing each:
 # ~250 ms of a cold start where the dev tools (httpx, requests, click) are present.
 tracer = Tracer(service=SERVICE_NAME, patch_modules=("botocore",))
+# X-Ray warns, in a line of its own, about every AWS call made outside an invocation (the
+# log-hash key is read at init, or after a SnapStart restore): Lambda traces init itself.
+logging.getLogger("aws_xray_sdk.core.lambda_launcher").setLevel(logging.ERROR)
 metrics = Metrics(namespace=METRICS_NAMESPACE, service=SERVICE_NAME)
 
 _hash_key = b""
