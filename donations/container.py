@@ -145,16 +145,17 @@ def build_services(
     not hold it: the caller runs ``configure_log_hashing`` after the restore (handler.py).
     """
     from donations.adapters.dynamodb import DynamoDBDonationStore
-    from donations.adapters.sns import SnsThankYouSender
     from donations.domain.ledger import DonationLedger
-    from donations.domain.thank_you import ThankYouService
 
     clients = clients or AwsClients.from_settings(settings)
     if not log_hash_key_later:
         configure_log_hashing(settings, clients)
     store = DynamoDBDonationStore(clients.dynamodb, settings.table_name, sleep=sleep)
     thank_you = None
-    if settings.topic_arn:
+    if settings.topic_arn:  # the stream consumer's modules load only where it runs
+        from donations.adapters.sns import SnsThankYouSender
+        from donations.domain.thank_you import ThankYouService
+
         if clients.sns is None:
             raise ValueError("an SNS client is needed to send thank-yous")
         sender = SnsThankYouSender(clients.sns, settings.topic_arn)
