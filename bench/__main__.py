@@ -123,10 +123,11 @@ def print_asset(asset: dict[str, Any]) -> None:
     ok = asset["zipped_bytes"] <= asset["goal_zipped_bytes"]
     print(f"\n4. Lambda asset ({asset['built_by']})")
     print(
-        f"   {asset['zipped_bytes'] / 1e6:.2f} MB zipped (goal ≤ "
+        f"   {asset['zipped_bytes'] / 1e6:.2f} MB zipped, bytecode included (goal ≤ "
         f"{asset['goal_zipped_bytes'] / 1e6:.0f} MB) {_verdict(ok)}; "
         f"{asset['unzipped_bytes'] / 1e6:.2f} MB unzipped; {asset['files']} files, "
-        f"{asset['python_files']} .py, {asset['bytecode_files']} .pyc"
+        f"{asset['python_files']} .py, {asset['bytecode_files']} .pyc "
+        f"({asset['bytecode_zipped_bytes'] / 1e6:.2f} MB zipped)"
     )
     largest = ", ".join(
         f"{item['package']} {item['zipped_bytes'] / 1e6:.2f}" for item in asset["contents"][:8]

@@ -1,7 +1,8 @@
 """The Lambda asset: zipped and unzipped size, and what is in it.
 
 The folder ``make asset`` builds for ``make synth`` (``infra.asset``: locked runtime wheels for
-arm64, our code, boto3 left to the runtime, bytecode when uv finds a Python 3.13), rebuilt the
+arm64 less what the functions never import, our code, boto3 left to the runtime, sourceless
+bytecode for the dependencies when uv finds a Python 3.13), rebuilt the
 same way first if it is missing or older than its inputs. Run in its own interpreter
 (``python -m bench.asset``), because importing the CDK starts a Node.js process that should not
 share the machine with the timed measurements.
@@ -59,6 +60,9 @@ def describe(directory: Path) -> dict[str, Any]:
         "files": len(entries),
         "python_files": sum(entry.filename.endswith(".py") for entry in entries),
         "bytecode_files": sum(entry.filename.endswith(".pyc") for entry in entries),
+        "bytecode_zipped_bytes": sum(
+            entry.compress_size for entry in entries if entry.filename.endswith(".pyc")
+        ),
         "contents": contents,
         "goal_zipped_bytes": GOAL_ZIPPED_BYTES,
     }

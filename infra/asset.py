@@ -1,10 +1,11 @@
 """Build the Lambda asset, one folder that CDK takes as it is (``make asset``, or
 ``uv run --frozen python -m infra.asset [--bundle-boto3] [OUT_DIR]``): our runtime code, the
 runtime wheels locked in uv.lock for the functions' Python and architecture (on any laptop, no
-Docker), and their bytecode when uv finds or installs that Python (/var/task is read-only, so
-Lambda would otherwise compile every module on every cold start: ~0.7 s). No cache of its own:
-make rebuilds it when an input is newer, and the build is deterministic, so CDK's hash of the
-folder, the asset hash, changes only with the code or the lock.
+Docker), less the parts of them the functions never import (``UNUSED``), and bytecode when uv
+finds or installs that Python (/var/task is read-only, so Lambda would otherwise compile every
+module on every cold start: ~0.7 s). No cache of its own: make rebuilds it when an input is
+newer, and the build is deterministic, so CDK's hash of the folder, the asset hash, changes
+only with the code or the lock.
 """
 
 from __future__ import annotations
@@ -29,6 +30,56 @@ BUILD_INPUTS = ("uv.lock", "pyproject.toml", "infra/asset.py", "infra/constructs
 # Every Python runtime ships them (botocore alone is ~25 MB unzipped), new enough for our calls.
 RUNTIME_PROVIDED_PACKAGES = ("boto3", "botocore")
 LAMBDA_TASK_ROOT = "/var/task"  # where Lambda unpacks the asset
+# What the functions never import: (folder in the asset, names or globs in it, why). That this
+# holds is tested by serving a request and a stream batch from the built asset alone
+# (tests/infra/test_asset.py); the sizes are in `make bench`.
+UNUSED: tuple[tuple[str, str, str], ...] = (
+    (
+        "aws_lambda_powertools/utilities",
+        "auth_alpha circuit_breaker data_masking feature_flags idempotency kafka metadata "
+        "parser streaming validation",
+        "Powertools utilities we don't use (we do use batch, data_classes and parameters)",
+    ),
+    (
+        "aws_lambda_powertools",
+        "event_handler metrics/provider/datadog",
+        "Powertools' REST/AppSync routing (Strawberry serves the API) and Datadog metrics",
+    ),
+    (
+        "strawberry",
+        "aiohttp chalice channels django fastapi flask litestar quart sanic pydantic "
+        "cli codegen codemods schema_codegen ext test tools extensions/tracing",
+        "Strawberry's other web frameworks, pydantic support, developer tools and tracers",
+    ),
+    (
+        "aws_xray_sdk/ext",
+        "aiobotocore aiohttp bottle django flask flask_sqlalchemy httplib httpx mysql pg8000 "
+        "psycopg psycopg2 pymongo pymysql pynamodb requests sqlalchemy sqlalchemy_core "
+        "sqlite3 dbapi2.py",
+        "X-Ray patches for libraries other than botocore, the only one patched",
+    ),
+    (
+        "starlette",
+        "middleware routing.py applications.py testclient.py templating.py staticfiles.py "
+        "schemas.py endpoints.py authentication.py config.py",
+        "Starlette's application framework: Strawberry's view uses its requests and responses",
+    ),
+    (
+        "dateutil",
+        "zoneinfo rrule.py easter.py tzwin.py",
+        "dateutil's time-zone database and recurrence rules: Strawberry only parses ISO times",
+    ),
+    (
+        ".",
+        "packaging packaging-*.dist-info idna idna-*.dist-info anyio/_backends/_trio.py "
+        "cross_web/testing",
+        "imported only by what is dropped above (packaging), never (idna: anyio's own "
+        "sockets), or only in tests",
+    ),
+)
+# Of each package's metadata, what importlib.metadata.version() reads and the licences; the
+# rest (WHEEL, INSTALLER, entry points, ...) serves installers, not a running function.
+KEPT_METADATA = ("METADATA", "LICENSE*", "LICENCE*", "NOTICE*", "COPYING*", "AUTHORS*", "licenses")
 UV = os.environ.get("UV", "uv")  # `uv run` sets UV to the uv that runs it
 PYTHON_VERSION = RUNTIME.name.removeprefix("python")  # "python3.13" -> "3.13"
 # manylinux2014 (glibc 2.17) wheels load on every Amazon Linux 2023 based runtime.
@@ -82,6 +133,18 @@ def install_dependencies(target: Path, *, bundle_boto3: bool = False) -> None:
             path.unlink()
 
 
+def prune(target: Path) -> None:
+    """Remove what the functions never import (``UNUSED``) and metadata nothing reads."""
+    for folder, names, _ in UNUSED:
+        for name in names.split():
+            for path in sorted((target / folder).glob(name)):
+                shutil.rmtree(path) if path.is_dir() else path.unlink()
+    for metadata in target.glob("*.dist-info"):
+        for path in metadata.iterdir():
+            if not any(path.match(kept) for kept in KEPT_METADATA):
+                shutil.rmtree(path) if path.is_dir() else path.unlink()
+
+
 def copy_runtime_sources(target: Path, project_root: Path = PROJECT_ROOT) -> None:
     for name in RUNTIME_SOURCES:
         source = project_root / name
@@ -116,11 +179,30 @@ def _uv_python(command: str, version: str) -> str | None:
 
 
 def compile_bytecode(directory: Path, python: str) -> None:
-    # All of it: the cold path's list drifts, and no subset fits 3 MB (docs/performance.md).
-    # unchecked-hash: valid whatever the zip's mtimes, never checked against the (immutable)
-    # source, the same bytes every build. -d: tracebacks show /var/task/..., not this folder.
+    """Bytecode for the runtime's Python, in place of the dependencies' sources.
+
+    The dependencies ship sourceless: one ``module.pyc`` where ``module.py`` was (Python
+    imports it from there), which halves what they weigh. Their tracebacks keep file names and
+    line numbers and lose only the quoted source line; our logs record faults as file:line
+    frames anyway (schema/errors.py). Our own code keeps its sources, with its bytecode in
+    __pycache__: it is small, and readable in the Lambda console.
+    """
+    # unchecked-hash: valid whatever the zip's mtimes, never checked against a source, the same
+    # bytes every build. -s/-p: tracebacks name /var/task/..., not this build folder.
     compileall = [python, "-m", "compileall", "-q", "-j0", "--invalidation-mode", "unchecked-hash"]
-    subprocess.run([*compileall, "-d", LAMBDA_TASK_ROOT, str(directory)], check=True)  # noqa: S603
+    compileall += ["-s", str(directory), "-p", LAMBDA_TASK_ROOT]
+    ours = [directory / name for name in RUNTIME_SOURCES]
+    theirs = [path for path in directory.iterdir() if path not in ours]
+    subprocess.run([*compileall, *map(str, ours)], check=True)  # noqa: S603
+    if theirs:  # (compileall with no folder would compile sys.path)
+        subprocess.run([*compileall, "-b", *map(str, theirs)], check=True)  # noqa: S603
+    for source in (path for dependency in theirs for path in _python_sources(dependency)):
+        if source.with_suffix(".pyc").is_file():
+            source.unlink()
+
+
+def _python_sources(path: Path) -> list[Path]:
+    return sorted(path.rglob("*.py")) if path.is_dir() else [path] if path.suffix == ".py" else []
 
 
 def build(out_dir: Path, *, bundle_boto3: bool = False) -> Path:
@@ -129,6 +211,7 @@ def build(out_dir: Path, *, bundle_boto3: bool = False) -> Path:
     with tempfile.TemporaryDirectory(prefix=f".{out_dir.name}-", dir=out_dir.parent) as scratch:
         staging = Path(scratch) / "asset"
         install_dependencies(staging, bundle_boto3=bundle_boto3)
+        prune(staging)
         copy_runtime_sources(staging)
         if python := find_python(PYTHON_VERSION):
             compile_bytecode(staging, python)
