@@ -57,8 +57,17 @@ class StageConfig:
         return self.stage is Stage.PROD
 
 
-# Throttles: dev is a shared sandbox, so a low ceiling caps the bill if a URL leaks; prod
-# starts at a fraction of the 10,000 rps account limit so one API can't starve others.
+# Throttles and reserved concurrency. Dev is a shared sandbox: a low ceiling caps the bill if
+# a URL leaks, and nothing is reserved (new accounts may have too little concurrency to give).
+# Prod is sized in docs/performance.md ("Capacity"), from the measured CPU per request and
+# round trips: 1,000 requests/s is the design peak, so the gateway admits 1,500/s (bursts of
+# 3,000) and turns the rest away with 429s before they cost anything. At that rate the API
+# needs ~25 concurrent executions, ~75 if DynamoDB slows threefold; 200 reserved both
+# guarantees them and caps what an abusive burst can take from the account, DynamoDB and
+# the thank-you consumer, whose own 10 (it runs one batch per stream shard, rarely, only for
+# donors crossing the threshold) an API burst can then never starve.
+# SnapStart is on in prod: a restore replaces the ~1 s init of a cold start (handler.py
+# holds its runtime hooks).
 _DEFAULTS: dict[Stage, dict[str, Any]] = {
     Stage.DEV: {
         "graphiql": True,
@@ -68,6 +77,8 @@ _DEFAULTS: dict[Stage, dict[str, Any]] = {
         "throttle_rate": 50,
         "throttle_burst": 100,
         "cors_origins": ("*",),
+        "api_reserved_concurrency": None,
+        "thank_you_reserved_concurrency": None,
         "api_snap_start": False,
         "authorization": Authorization.NONE,
     },
@@ -76,10 +87,12 @@ _DEFAULTS: dict[Stage, dict[str, Any]] = {
         "introspection": False,
         "removal_policy": RemovalPolicy.RETAIN,
         "deletion_protection": True,
-        "throttle_rate": 1000,
-        "throttle_burst": 2000,
+        "throttle_rate": 1500,
+        "throttle_burst": 3000,
         "cors_origins": (),
-        "api_snap_start": False,
+        "api_reserved_concurrency": 200,
+        "thank_you_reserved_concurrency": 10,
+        "api_snap_start": True,
         # Closed by default: anyone on the internet could otherwise record and read donations.
         "authorization": Authorization.JWT,
     },
@@ -151,8 +164,13 @@ def load_stage_config(node: Node) -> StageConfig:
         idempotency_window_hours=parse_positive_int(
             context("idempotencyWindowHours", constants.DEFAULT_IDEMPOTENCY_WINDOW_HOURS)
         ),
-        api_reserved_concurrency=_parse_optional_int(context("apiReservedConcurrency")),
-        thank_you_reserved_concurrency=_parse_optional_int(context("thankYouReservedConcurrency")),
+        # "none" lifts a stage's reservation, e.g. in an account with little concurrency.
+        api_reserved_concurrency=_parse_optional_int(
+            context("apiReservedConcurrency", defaults["api_reserved_concurrency"])
+        ),
+        thank_you_reserved_concurrency=_parse_optional_int(
+            context("thankYouReservedConcurrency", defaults["thank_you_reserved_concurrency"])
+        ),
         api_snap_start=parse_bool(context("apiSnapStart", defaults["api_snap_start"])),
         alarm_email=str(alarm_email) if alarm_email else None,
     )

@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from aws_cdk import App
 from aws_cdk.assertions import Match
 
 from donations import constants
 from infra.asset import PYTHON_VERSION
+from infra.config import load_stage_config
 from infra.constructs.function import RUNTIME
 from tests.infra.conftest import Synthesis, dumps
 
@@ -163,20 +165,39 @@ def test_both_functions_run_the_same_asset(every_stage: Synthesis) -> None:
     assert len(codes) == 1
 
 
-def test_reserved_concurrency_is_unset_by_default_and_applied_when_asked(
-    dev: Synthesis, options: Synthesis
+def test_prod_reserves_concurrency_for_both_functions_so_an_api_burst_cannot_starve_thanks(
+    dev: Synthesis, prod: Synthesis, options: Synthesis
 ) -> None:
+    # Sized in docs/performance.md ("Capacity"); dev reserves nothing.
     for handler in HANDLERS:
         assert "ReservedConcurrentExecutions" not in dev.function(handler)
+    assert prod.function(constants.API_HANDLER)["ReservedConcurrentExecutions"] == 200
+    assert prod.function(constants.THANK_YOU_HANDLER)["ReservedConcurrentExecutions"] == 10
     assert options.function(constants.API_HANDLER)["ReservedConcurrentExecutions"] == 200
     assert options.function(constants.THANK_YOU_HANDLER)["ReservedConcurrentExecutions"] == 5
 
 
-def test_snap_start_is_off_by_default_and_on_published_versions_when_asked(
-    dev: Synthesis, options: Synthesis
+def test_a_stage_reservation_can_be_lifted_from_the_command_line() -> None:
+    lifted = {
+        "stage": "prod",
+        "apiReservedConcurrency": "none",
+        "thankYouReservedConcurrency": "none",
+    }
+
+    config = load_stage_config(App(context=lifted).node)
+
+    assert (config.api_reserved_concurrency, config.thank_you_reserved_concurrency) == (None, None)
+
+
+def test_snap_start_is_on_in_prod_on_published_versions_and_off_in_dev(
+    dev: Synthesis, prod: Synthesis, options: Synthesis
 ) -> None:
     assert "SnapStart" not in dev.function(constants.API_HANDLER)
-    assert options.function(constants.API_HANDLER)["SnapStart"] == {"ApplyOn": "PublishedVersions"}
+    assert "SnapStart" not in prod.function(constants.THANK_YOU_HANDLER)
+    for synthesis in (prod, options):
+        assert synthesis.function(constants.API_HANDLER)["SnapStart"] == {
+            "ApplyOn": "PublishedVersions"
+        }
     # SnapStart only runs on published versions, so the API always invokes an alias.
     options.template.has_resource_properties(
         "AWS::Lambda::Alias",
