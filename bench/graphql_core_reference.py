@@ -11,14 +11,14 @@ validation and the domain rules, logs and metrics, and the tuning of the client.
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from graphql import FieldNode, GraphQLResolveInfo, GraphQLSchema, IntValueNode, build_schema
 
-from donations.domain.model import Donation, Money
+from donations.domain.model import Donation, IdempotencyClaim, Money
 from donations.domain.ports import DonationStore
 
 SDL = Path(__file__).resolve().parent.parent / "schema" / "schema.graphql"
@@ -91,7 +91,10 @@ class Root:
             recorded_at=now,
             idempotency_key=input.get("idempotencyKey"),
         )
-        self._store.record(donation, fingerprint="")
+        claim = (
+            IdempotencyClaim("", now + timedelta(hours=24)) if donation.idempotency_key else None
+        )
+        self._store.record(donation, claim)
         return {
             "__typename": "RecordDonationSuccess",
             "donation": _donation(donation),

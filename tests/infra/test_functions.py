@@ -180,6 +180,7 @@ def test_prod_reserves_concurrency_for_both_functions_so_an_api_burst_cannot_sta
 def test_a_stage_reservation_can_be_lifted_from_the_command_line() -> None:
     lifted = {
         "stage": "prod",
+        "authorization": "iam",
         "apiReservedConcurrency": "none",
         "thankYouReservedConcurrency": "none",
     }
