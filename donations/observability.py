@@ -22,7 +22,8 @@ if TYPE_CHECKING:
 logger = Logger(service=SERVICE_NAME)
 # Only botocore, the one instrumented library the functions call (X-Ray patches boto3 through
 # it). The default patches every library X-Ray supports that is installed, importing each:
-# ~250 ms of a cold start where the dev tools (httpx, requests, click) are present.
+# ~250 ms of CPU at start-up where the dev tools are (httpx, requests, click, ...); the asset
+# ships none of them, nor X-Ray's patches for them (infra/asset.py).
 tracer = Tracer(service=SERVICE_NAME, patch_modules=("botocore",))
 # X-Ray warns, in a line of its own, about every AWS call made outside an invocation (the
 # log-hash key is read at init, or after a SnapStart restore): Lambda traces init itself.

@@ -62,10 +62,10 @@ class StageConfig:
 # Prod is sized in docs/performance.md ("Capacity"), from the measured CPU per request and
 # round trips: 1,000 requests/s is the design peak, so the gateway admits 1,500/s (bursts of
 # 3,000) and turns the rest away with 429s before they cost anything. At that rate the API
-# needs ~25 concurrent executions, ~75 if DynamoDB slows threefold; 200 reserved both
-# guarantees them and caps what an abusive burst can take from the account, DynamoDB and
-# the thank-you consumer, whose own 10 (it runs one batch per stream shard, rarely, only for
-# donors crossing the threshold) an API burst can then never starve.
+# needs ~25 concurrent executions (~15 ms each), ~55 if DynamoDB's latency triples, twice
+# that in a full burst; 200 reserved both guarantees them and caps what an abusive burst can
+# take from the account, DynamoDB and the thank-you consumer, whose own 10 (one batch per
+# stream shard, only for donors crossing the threshold) an API burst can never starve.
 # SnapStart is on in prod: a restore replaces the ~1 s init of a cold start (handler.py
 # holds its runtime hooks).
 _DEFAULTS: dict[Stage, dict[str, Any]] = {

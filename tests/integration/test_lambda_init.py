@@ -1,6 +1,7 @@
-"""SnapStart: one snapshot of the init phase is restored into many execution environments.
+"""Lambda's init phase: the entry point is built once, at import; SnapStart restores are safe.
 
-The runtime hooks are called the way Lambda's runtime calls them: registered through the
+A SnapStart snapshot of the init phase is restored into many execution environments. The
+runtime hooks are called the way Lambda's runtime calls them: registered through the
 ``snapshot_restore_py`` module (a stand-in here, since only Lambda's runtimes ship it), the
 before-snapshot ones in reverse order of registration, the after-restore ones in order.
 """
@@ -10,7 +11,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import importlib
+import json
+import os
 import random
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,7 +24,12 @@ import boto3
 import pytest
 
 import handler
-from donations.constants import ENV_LOG_HASH_KEY, ENV_LOG_HASH_KEY_SECRET_ARN
+from donations.constants import (
+    API_HANDLER,
+    ENV_LOG_HASH_KEY,
+    ENV_LOG_HASH_KEY_SECRET_ARN,
+    ENV_TABLE_NAME,
+)
 from donations.observability import configure_donor_hashing, donor_ref
 from tests.support.aws import EmulatedAccount
 
@@ -127,3 +136,47 @@ def test_an_on_demand_init_reads_the_key_at_once_and_only_reseeds_after_a_restor
 
     assert donor_ref("donor-1") == _ref("k3y", "donor-1")
     assert [func for func, _, _ in runtime.get_after_restore()] == [random.seed]
+
+
+# Counts the schemas and ASGI apps built while `handler` is imported the way Lambda imports it.
+COUNT_BUILDS = """
+import json
+import schema, schema.http
+
+built = {"schemas": 0, "apps": 0}
+for cls, name in ((schema.DonationsSchema, "schemas"), (schema.http.DonationsGraphQL, "apps")):
+    def counting(self, *args, _init=cls.__init__, _name=name, **kwargs):
+        built[_name] += 1
+        _init(self, *args, **kwargs)
+    cls.__init__ = counting
+
+import handler
+print(json.dumps({**built, "api_handler": handler.api_handler.__name__}))
+"""
+
+
+def test_in_lambda_the_api_is_built_once_at_import_and_elsewhere_not_at_all() -> None:
+    lambda_env = {
+        **os.environ,
+        "_HANDLER": API_HANDLER,
+        "AWS_LAMBDA_FUNCTION_NAME": "api",
+        ENV_TABLE_NAME: "donations-test",
+        ENV_LOG_HASH_KEY: "a-key",
+    }
+    outside_lambda = {name: value for name, value in lambda_env.items() if name != "_HANDLER"}
+
+    built = [
+        subprocess.run(
+            [sys.executable, "-c", COUNT_BUILDS],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=120,
+        ).stdout
+        for env in (lambda_env, outside_lambda)
+    ]
+
+    in_lambda, elsewhere = (json.loads(output.strip().splitlines()[-1]) for output in built)
+    assert in_lambda == {"schemas": 1, "apps": 1, "api_handler": "api_handler"}
+    assert elsewhere == {"schemas": 0, "apps": 0, "api_handler": "entry_point"}
