@@ -106,7 +106,7 @@ def _compose() -> Contestants:
     )
 
 
-def _events(operation: Operation, start: int, count: int) -> list[dict[str, Any]]:
+def graphql_events(operation: Operation, start: int, count: int) -> list[dict[str, Any]]:
     from local.lambda_events import graphql_event
 
     return [
@@ -183,7 +183,7 @@ def _one_round(
 ) -> dict[str, float]:
     """Seconds per request of each contestant, one after the other, fresh variables each."""
     figures = {
-        "handler": _time_lambda(contestants.handler, _events(operation, start, count)),
+        "handler": _time_lambda(contestants.handler, graphql_events(operation, start, count)),
         "graphql_core": _time_graphql_core(
             contestants.reference_schema, contestants.reference_root, operation, start, count
         ),
@@ -192,7 +192,7 @@ def _one_round(
         ),
     }
     if operation.name == "donationCount":
-        events = _events(operation, start, count)
+        events = graphql_events(operation, start, count)
         figures["minimal_app"] = _time_lambda(contestants.minimal_app, events)
         figures["sampled"] = _time_lambda(contestants.handler, events, sampled=True)
     return figures

@@ -8,6 +8,7 @@ import pytest
 
 from bench.asset import describe
 from bench.cold_start import spawn
+from bench.layers import measure_layers
 from bench.round_trips import measure_round_trips
 from bench.warm import OPERATIONS, SAMPLED_ROW, measure_warm
 
@@ -22,6 +23,16 @@ def test_warm_measurement_reports_every_operation_side_by_side() -> None:
             assert figures[figure]["median"] > 0
     assert warm["donationCount"]["ratio_to_minimal_app"]["n"] == 2
     assert warm["goal"] == 0.70
+
+
+def test_layer_measurement_compares_every_variant_with_the_deployed_handler() -> None:
+    layers = measure_layers(batches=2, batch=2)
+
+    assert set(layers) == {"recordDonation", "donationCount"}
+    for variants in layers.values():
+        assert variants["as deployed"]["ratio"] == 1.0
+        assert len(variants) == 6
+        assert all(figures["us"] > 0 for figures in variants.values())
 
 
 def test_record_donation_is_one_write_and_a_read_only_when_the_donor_is_selected() -> None:
