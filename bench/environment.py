@@ -23,6 +23,7 @@ from donations.constants import (
     ENV_LOG_HASH_KEY_SECRET_ARN,
     ENV_STAGE,
     ENV_TABLE_NAME,
+    ENV_TOPIC_ARN,
     READ_SCOPE,
     SERVICE_NAME,
     WRITE_SCOPE,
@@ -91,7 +92,8 @@ def child_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     """The environment of a measuring child: this one's, in Lambda mode, never a real account."""
     env = {**os.environ, **LAMBDA_ENV, **(extra or {})}
     leftovers = ("AWS_ENDPOINT_URL", "AWS_PROFILE", "POWERTOOLS_TRACE_DISABLED", "_X_AMZN_TRACE_ID")
-    for name in (*leftovers, ENV_LOG_HASH_KEY):
+    # The API function has no topic and reads its key from the secret (LAMBDA_ENV).
+    for name in (*leftovers, ENV_LOG_HASH_KEY, ENV_TOPIC_ARN):
         env.pop(name, None)
     env["PYTHONPATH"] = str(PROJECT_ROOT)
     return env
