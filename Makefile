@@ -29,7 +29,7 @@ ASSET := build/lambda$(if $(WITH_BOTO3),-with-boto3)
 ASSET_INPUTS := uv.lock pyproject.toml infra/asset.py infra/constructs/function.py \
 	$(shell find handler.py donations schema resolvers -type f -not -path '*/__pycache__/*')
 
-.PHONY: help run token test lint format bench fuzz load asset synth deploy destroy smoke redrive forget schema clean
+.PHONY: help run token test lint format bench fuzz load asset synth deploy destroy smoke redrive forget schema documents clean
 
 help: ## List the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
@@ -51,7 +51,8 @@ node_modules/.installed: package.json package-lock.json
 
 deps: .venv/.synced
 
-run: .venv/.synced ## Serve the API and GraphiQL on http://127.0.0.1:8000/graphql (HOST=, PORT=, AUTH=jwt)
+# node_modules holds the GraphiQL scripts make run serves, so the page works offline.
+run: .venv/.synced node_modules/.installed ## Serve the API and GraphiQL on http://127.0.0.1:8000/graphql (HOST=, PORT=, AUTH=jwt)
 	@HOST=$(HOST) PORT=$(PORT) EMULATOR_PORT=$(EMULATOR_PORT) AUTH=$(AUTH) $(RUN) python -m local.server
 
 token: .venv/.synced ## Print a local bearer token: make token SCOPES="donations/write" or DONOR=donor-42
@@ -69,9 +70,12 @@ format: .venv/.synced ## Apply formatting and safe lint fixes
 	@$(RUN) ruff format .
 	@$(RUN) ruff check --fix .
 
-schema: .venv/.synced ## Re-export the GraphQL SDL to schema/schema.graphql
-	@$(RUN) python -m schema schema/schema.graphql
-	@echo "==> wrote schema/schema.graphql"
+schema: .venv/.synced ## Re-export schema/schema.graphql and Apollo's schema/possible-types.json
+	@$(RUN) python -m schema schema/schema.graphql --possible-types schema/possible-types.json
+	@echo "==> wrote schema/schema.graphql and schema/possible-types.json"
+
+documents: .venv/.synced ## Build schema/trusted-documents.json from documents/ (.graphql, manifests)
+	@$(RUN) python -m scripts.documents
 
 bench: .venv/.synced $(ASSET) ## Measure warm overhead, cold start, round trips and asset size
 	@$(RUN) python -m bench

@@ -17,7 +17,7 @@ from __future__ import annotations
 import functools
 import os
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.logging import correlation_paths
@@ -26,8 +26,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from donations.constants import API_HANDLER, THANK_YOU_HANDLER
 from donations.container import Services, build_services, configure_log_hashing, services
 from donations.observability import count, logger, metrics, report_thank_you, tracer
-from donations.settings import Settings
+from donations.settings import Settings, TrustedDocumentsMode
 from schema import build_schema
+from schema.documents import PersistedDocuments, TrustedDocuments
+from schema.graphiql import UNPKG_ASSETS, PageAsset
 from schema.http import TEXT_MIME_TYPES, DonationsGraphQL
 
 if TYPE_CHECKING:
@@ -38,16 +40,26 @@ if TYPE_CHECKING:
 LambdaHandler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
 
 
-def create_app(services: Services) -> DonationsGraphQL:
-    """The ASGI app over these services: what Mangum serves in Lambda and uvicorn locally."""
+def create_app(
+    services: Services, *, graphiql_assets: Sequence[PageAsset] = UNPKG_ASSETS
+) -> DonationsGraphQL:
+    """The ASGI app over these services: what Mangum serves in Lambda and uvicorn locally
+    (which serves GraphiQL's scripts itself, ``graphiql_assets``)."""
     settings = services.settings
     schema = build_schema(introspection=settings.introspection)
+    documents = PersistedDocuments(
+        services.documents,
+        TrustedDocuments.load(),
+        require_trusted=settings.trusted_documents is TrustedDocumentsMode.REQUIRE,
+    )
     return DonationsGraphQL(
         schema,
         services.ledger,
+        documents=documents,
         graphiql=settings.graphiql,
         authorization=settings.authorization,
         donor_id_claim=settings.donor_id_claim,
+        graphiql_assets=graphiql_assets,
     )
 
 

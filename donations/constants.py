@@ -24,6 +24,10 @@ ENV_AWS_ENDPOINT_URL: Final = "AWS_ENDPOINT_URL"
 ENV_AUTHORIZATION: Final = "AUTHORIZATION"
 # The JWT claim that names the signed-in donor (-c donorIdClaim=..., default `sub`).
 ENV_DONOR_ID_CLAIM: Final = "DONOR_ID_CLAIM"
+# allow (default) or require: whether the API runs only trusted documents (-c trustedDocuments).
+ENV_TRUSTED_DOCUMENTS: Final = "TRUSTED_DOCUMENTS"
+# Origins a browser may call the API from (-c corsOrigins in the stack; `make run` reads it).
+ENV_CORS_ORIGINS: Final = "CORS_ORIGINS"
 
 # Table layout (README, "Data model"): the key names and every attribute name, in one place
 # for the DynamoDB adapter, the stream reader, the local emulator and the CDK stack's filters.
@@ -53,8 +57,12 @@ DONATED_AT_ATTRIBUTE: Final = "donatedAt"
 RECORDED_AT_ATTRIBUTE: Final = "recordedAt"
 IDEMPOTENCY_KEY_ATTRIBUTE: Final = "idempotencyKey"
 FINGERPRINT_ATTRIBUTE: Final = "fingerprint"
-# Idempotency markers only: when the marker lapses, in epoch seconds (the table's DynamoDB
-# TTL attribute, so the sweeper removes markers some time after they lapse).
+# Documents registered by automatic persisted queries: the text, keyed by its SHA-256 hash.
+DOCUMENT_KEY_PREFIX: Final = "DOCUMENT#"
+DOCUMENT_SORT_KEY: Final = "DOCUMENT"
+DOCUMENT_ATTRIBUTE: Final = "document"
+# Idempotency markers and registered documents: when the item lapses, in epoch seconds (the
+# table's DynamoDB TTL attribute, so the sweeper removes them some time after they lapse).
 EXPIRES_AT_ATTRIBUTE: Final = "expiresAt"
 
 DEFAULT_THANK_YOU_THRESHOLD: Final = 2
@@ -72,6 +80,12 @@ THANK_YOU_HANDLER: Final = "handler.thank_you_handler"
 
 # GraphQL route served by the HTTP API (POST for operations, GET for GraphiQL).
 GRAPHQL_PATH: Final = "/graphql"
+
+# CORS as the dev stage's gateway answers it, and `make run` too (local/cors.py).
+CORS_ALLOWED_METHODS: Final = ("GET", "POST", "OPTIONS")
+CORS_ALLOWED_HEADERS: Final = ("content-type", "authorization", "x-request-id")
+CORS_EXPOSED_HEADERS: Final = ("x-request-id",)
+CORS_MAX_AGE_SECONDS: Final = 3600
 
 # CloudFormation output names (used by `make smoke` and the README).
 OUTPUT_GRAPHQL_URL: Final = "GraphQLUrl"

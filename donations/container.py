@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
     from donations.domain.erasure import DonorErasure
     from donations.domain.ledger import DonationLedger
+    from donations.domain.ports import DocumentRegistry
     from donations.domain.thank_you import ThankYouService
 
 
@@ -90,6 +91,8 @@ class Services:
     clients: AwsClients
     ledger: DonationLedger
     thank_you: ThankYouService | None
+    # Automatic persisted queries' registrations, shared by every container.
+    documents: DocumentRegistry
 
 
 class LogHashKeyError(RuntimeError):
@@ -144,7 +147,7 @@ def build_services(
     ``log_hash_key_later`` leaves the log-hash key unread, for a SnapStart snapshot that must
     not hold it: the caller runs ``configure_log_hashing`` after the restore (handler.py).
     """
-    from donations.adapters.dynamodb import DynamoDBDonationStore
+    from donations.adapters.dynamodb import DynamoDBDocumentRegistry, DynamoDBDonationStore
     from donations.domain.ledger import DonationLedger
 
     clients = clients or AwsClients.from_settings(settings)
@@ -161,7 +164,9 @@ def build_services(
         sender = SnsThankYouSender(clients.sns, settings.topic_arn)
         thank_you = ThankYouService(store, sender, settings.thank_you_threshold)
     window = timedelta(hours=settings.idempotency_window_hours)
-    return Services(settings, clients, DonationLedger(store, idempotency_window=window), thank_you)
+    ledger = DonationLedger(store, idempotency_window=window)
+    documents = DynamoDBDocumentRegistry(clients.dynamodb, settings.table_name)
+    return Services(settings, clients, ledger, thank_you, documents)
 
 
 def build_erasure(settings: Settings, clients: AwsClients | None = None) -> DonorErasure:

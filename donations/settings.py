@@ -6,6 +6,7 @@ CDK stack reads its context values with the same parsers, so the two accept the 
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ from donations.constants import (
     ENV_TABLE_NAME,
     ENV_THANK_YOU_THRESHOLD,
     ENV_TOPIC_ARN,
+    ENV_TRUSTED_DOCUMENTS,
 )
 
 T = TypeVar("T")
@@ -41,6 +43,13 @@ class Authorization(StrEnum):
     NONE = "none"  # an open stage: everyone may do everything (dev, by default)
     JWT = "jwt"  # API Gateway's JWT authorizer; the function reads its claims and scopes
     IAM = "iam"  # SigV4 callers that an IAM policy lets invoke the API: trusted backends
+
+
+class TrustedDocumentsMode(StrEnum):
+    """Which documents the API runs (the CDK stack's `trustedDocuments`)."""
+
+    ALLOW = "allow"  # any document; the manifest's by id too, and APQ registrations
+    REQUIRE = "require"  # only the manifest's documents, by id or as their exact text
 
 
 class SettingsError(ValueError):
@@ -69,6 +78,27 @@ def parse_authorization(value: object) -> Authorization:
         raise ValueError(f"expected one of {choices}, not {value!r}") from None
 
 
+def parse_trusted_documents(value: object) -> TrustedDocumentsMode:
+    """``allow`` or ``require`` (any case), from an env var or CDK context."""
+    text = str(value).strip().lower()
+    try:
+        return TrustedDocumentsMode(text)
+    except ValueError:
+        choices = ", ".join(mode.value for mode in TrustedDocumentsMode)
+        raise ValueError(f"expected one of {choices}, not {value!r}") from None
+
+
+def parse_list(value: object) -> tuple[str, ...]:
+    """Comma-separated words (or a JSON list) from an env var, or a list from CDK context."""
+    # `-c corsOrigins=https://a.example,https://b.example` arrives as a string, cdk.json as a list.
+    if isinstance(value, list | tuple):
+        return tuple(str(item) for item in value)
+    text = str(value).strip()
+    if text.startswith("["):
+        return tuple(str(item) for item in json.loads(text))
+    return tuple(item.strip() for item in text.split(",") if item.strip())
+
+
 def parse_positive_int(value: object) -> int:
     """A whole number of at least 1, from an env var or CDK context."""
     text = str(value).strip()
@@ -95,6 +125,7 @@ class Settings:
     # sets both from the same context values that configure the gateway.
     authorization: Authorization = Authorization.NONE
     donor_id_claim: str = DEFAULT_DONOR_ID_CLAIM
+    trusted_documents: TrustedDocumentsMode = TrustedDocumentsMode.ALLOW
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -136,6 +167,9 @@ class Settings:
                 Authorization.JWT if is_prod else Authorization.NONE,
             ),
             donor_id_claim=env.get(ENV_DONOR_ID_CLAIM, "").strip() or DEFAULT_DONOR_ID_CLAIM,
+            trusted_documents=_read(
+                env, ENV_TRUSTED_DOCUMENTS, parse_trusted_documents, TrustedDocumentsMode.ALLOW
+            ),
         )
 
 

@@ -6,7 +6,6 @@ constructs take plain typed values and never read context themselves.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -15,7 +14,15 @@ from aws_cdk import RemovalPolicy
 from constructs import Node
 
 from donations import constants
-from donations.settings import Authorization, parse_authorization, parse_bool, parse_positive_int
+from donations.settings import (
+    Authorization,
+    TrustedDocumentsMode,
+    parse_authorization,
+    parse_bool,
+    parse_list,
+    parse_positive_int,
+    parse_trusted_documents,
+)
 
 
 class Stage(StrEnum):
@@ -51,6 +58,8 @@ class StageConfig:
     thank_you_reserved_concurrency: int | None
     api_snap_start: bool
     alarm_email: str | None
+    # require: the API runs only the documents of schema/trusted-documents.json.
+    trusted_documents: TrustedDocumentsMode = TrustedDocumentsMode.ALLOW
 
     @property
     def is_production(self) -> bool:
@@ -99,16 +108,6 @@ _DEFAULTS: dict[Stage, dict[str, Any]] = {
 }
 
 
-def _parse_list(value: object) -> tuple[str, ...]:
-    # `-c corsOrigins=https://a.example,https://b.example` arrives as a string, cdk.json as a list.
-    if isinstance(value, list | tuple):
-        return tuple(str(item) for item in value)
-    text = str(value).strip()
-    if text.startswith("["):
-        return tuple(str(item) for item in json.loads(text))
-    return tuple(item.strip() for item in text.split(",") if item.strip())
-
-
 def _parse_optional_int(value: object) -> int | None:
     if value is None or str(value).strip().lower() in {"", "none", "null"}:
         return None
@@ -132,7 +131,7 @@ def load_stage_config(node: Node) -> StageConfig:
     )
     authorization = parse_authorization(context("authorization", defaults["authorization"]))
     jwt_issuer = str(context("jwtIssuer", "")).strip() or None
-    jwt_audience = _parse_list(context("jwtAudience", ()))
+    jwt_audience = parse_list(context("jwtAudience", ()))
     allow_anonymous = parse_bool(context("allowAnonymous", False))
     _check_access(stage, authorization, jwt_issuer, jwt_audience, allow_anonymous)
     domain_name = str(context("domainName", "")).strip() or None
@@ -151,7 +150,7 @@ def load_stage_config(node: Node) -> StageConfig:
         deletion_protection=defaults["deletion_protection"],
         throttle_rate=float(str(context("throttleRate", defaults["throttle_rate"]))),
         throttle_burst=int(str(context("throttleBurst", defaults["throttle_burst"]))),
-        cors_origins=_parse_list(context("corsOrigins", defaults["cors_origins"])),
+        cors_origins=parse_list(context("corsOrigins", defaults["cors_origins"])),
         authorization=authorization,
         jwt_issuer=jwt_issuer,
         jwt_audience=jwt_audience,
@@ -173,6 +172,9 @@ def load_stage_config(node: Node) -> StageConfig:
         ),
         api_snap_start=parse_bool(context("apiSnapStart", defaults["api_snap_start"])),
         alarm_email=str(alarm_email) if alarm_email else None,
+        trusted_documents=parse_trusted_documents(
+            context("trustedDocuments", TrustedDocumentsMode.ALLOW.value)
+        ),
     )
 
 

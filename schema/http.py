@@ -14,6 +14,9 @@ It follows the GraphQL over HTTP specification on top of what Strawberry's view 
   stack trace or a bare 500.
 - Every response is ``Cache-Control: no-store``: answers depend on who asked, so no
   browser or shared cache in front may keep one.
+- A document can arrive as text, as an automatic-persisted-query hash or as a trusted
+  document's id (``schema.documents``): each is resolved to its text before execution, so
+  all three meet the same limits; a query may come by hash over GET, a mutation only by POST.
 - The caller is whoever the gateway verified (``requestContext.authorizer`` of the Lambda
   event, which Mangum passes as ``scope["aws.event"]``); ``resolvers.access`` decides
   what they may do.
@@ -21,16 +24,20 @@ It follows the GraphQL over HTTP specification on top of what Strawberry's view 
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
+from collections.abc import Sequence
 from typing import Any, Final
 
-from cross_web import HTTPException
+from cross_web import AsyncHTTPRequestAdapter, HTTPException
+from graphql import GraphQLError
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.types import Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
-from strawberry.http import GraphQLHTTPResponse
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
+from strawberry.http.base import BaseRequestProtocol
 from strawberry.http.parse_content_type import parse_content_type
 from strawberry.schema.base import BaseSchema
 from strawberry.schema.exceptions import InvalidOperationTypeError
@@ -41,7 +48,9 @@ from donations.observability import logger
 from donations.settings import Authorization
 from resolvers.access import Caller, caller_from_event
 from resolvers.context import RequestContext
+from schema.documents import PERSISTED_QUERY_NOT_FOUND, DocumentRefused, PersistedDocuments
 from schema.errors import INTERNAL_ERROR_MESSAGE, describe
+from schema.graphiql import UNPKG_ASSETS, PageAsset, donation_tabs, graphiql_page
 
 # The largest real request (recordDonation with every field and variables) is under 2 KB.
 # 64 KiB leaves room for hand-written queries while bounding JSON parsing long before
@@ -210,16 +219,20 @@ class DonationsGraphQL(GraphQL[RequestContext, None]):
         schema: BaseSchema,
         ledger: DonationLedger,
         *,
+        documents: PersistedDocuments,
         graphiql: bool,
         authorization: Authorization,
         donor_id_claim: str,
+        graphiql_assets: Sequence[PageAsset] = UNPKG_ASSETS,
     ) -> None:
         super().__init__(
             schema, graphql_ide="graphiql" if graphiql else None, allow_queries_via_get=True
         )
         self._ledger = ledger
+        self._documents = documents
         self._authorization = authorization
         self._donor_id_claim = donor_id_claim
+        self._graphiql_assets = tuple(graphiql_assets)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -269,6 +282,50 @@ class DonationsGraphQL(GraphQL[RequestContext, None]):
                 # The spec requires 405 for a mutation sent over GET.
                 raise Refusal(405, "Mutations must be sent with POST.", allow="POST") from None
             raise Refusal(error.status_code, error.reason) from None
+
+    def should_render_graphql_ide(self, request: BaseRequestProtocol) -> bool:
+        # A query by hash over GET has no `query` either: it is an operation, not a browser.
+        return "extensions" not in request.query_params and super().should_render_graphql_ide(
+            request
+        )
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        tabs = donation_tabs(self._documents.trusted)
+        return HTMLResponse(graphiql_page(self._graphiql_assets, tabs))
+
+    async def execute_single(  # noqa: PLR0917 - Strawberry's signature
+        self,
+        request: Request,
+        request_adapter: AsyncHTTPRequestAdapter,
+        sub_response: Response,
+        context: RequestContext,
+        root_value: None,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
+        try:
+            document = self._documents.resolve(request_data.query, request_data.extensions)
+        except DocumentRefused as refusal:
+            return self._refused(refusal, context)
+        result = await super().execute_single(
+            request=request,
+            request_adapter=request_adapter,
+            sub_response=sub_response,
+            context=context,
+            root_value=root_value,
+            request_data=dataclasses.replace(request_data, query=document.text),
+        )
+        if not _is_request_error(result):
+            self._documents.register(document)
+        return result
+
+    def _refused(self, refusal: DocumentRefused, context: RequestContext) -> ExecutionResult:
+        """A request error for a document that may not run: no data, nothing executed."""
+        error = GraphQLError(
+            str(refusal), extensions={"code": refusal.code, "requestId": context.request_id}
+        )
+        if refusal.code != PERSISTED_QUERY_NOT_FOUND:  # that one is the protocol's first step
+            self.schema.process_errors([error])
+        return ExecutionResult(data=None, errors=[error])
 
     def parse_json(self, data: str | bytes) -> Any:
         try:

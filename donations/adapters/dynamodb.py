@@ -9,7 +9,7 @@ import random
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
@@ -20,6 +20,9 @@ from donations.constants import (
     ANONYMOUS_TOTALS_KEY_PREFIX,
     ANONYMOUS_TOTALS_SORT_KEY,
     CURRENCY_ATTRIBUTE,
+    DOCUMENT_ATTRIBUTE,
+    DOCUMENT_KEY_PREFIX,
+    DOCUMENT_SORT_KEY,
     DONATED_AT_ATTRIBUTE,
     DONATION_COUNT_ATTRIBUTE,
     DONATION_ID_ATTRIBUTE,
@@ -53,7 +56,7 @@ from donations.domain.model import (
     Money,
     anonymous_totals,
 )
-from donations.domain.ports import DonationStore
+from donations.domain.ports import DocumentRegistry, DonationStore
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
@@ -682,3 +685,71 @@ def _epoch_seconds(instant: datetime) -> int:
 
 def _error_code(error: ClientError) -> str:
     return str(error.response.get("Error", {}).get("Code", ""))
+
+
+# A registration lapses this long after a client last registered the document: a released
+# front end's documents outlive the gaps between its users' visits, abandoned ones leave.
+DOCUMENT_RETENTION: Final = timedelta(days=30)
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _document_key(sha256: str) -> dict[str, Any]:
+    return to_wire({PARTITION_KEY: DOCUMENT_KEY_PREFIX + sha256, SORT_KEY: DOCUMENT_SORT_KEY})
+
+
+class DynamoDBDocumentRegistry(DocumentRegistry):
+    """Registered documents as small items of the donations table, one per hash.
+
+    A lookup is one eventually consistent ``GetItem`` (half a read unit up to 4 KB): a
+    registration made a moment ago by another container may be missed once, and the client
+    then sends the document again. A registration is one ``PutItem`` (a write unit per KB)
+    carrying ``expiresAt`` for DynamoDB's TTL; an item past it counts as absent, since TTL
+    deletes late.
+    """
+
+    def __init__(
+        self,
+        client: DynamoDBClient,
+        table_name: str,
+        *,
+        retention: timedelta = DOCUMENT_RETENTION,
+        clock: Callable[[], datetime] = _utc_now,
+    ) -> None:
+        self._client = client
+        self._table = table_name
+        self._retention = retention
+        self._clock = clock
+
+    def find(self, sha256: str) -> str | None:
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "Key": _document_key(sha256),
+            "ProjectionExpression": "#document, #expires",
+            "ExpressionAttributeNames": {
+                "#document": DOCUMENT_ATTRIBUTE,
+                "#expires": EXPIRES_AT_ATTRIBUTE,
+            },
+        }
+        wire = DynamoDBDonationStore._call(lambda: self._client.get_item(**request)).get("Item")
+        if not wire:
+            return None
+        item = from_wire(wire)
+        if int(item.get(EXPIRES_AT_ATTRIBUTE, 0)) <= _epoch_seconds(self._clock()):
+            return None
+        document: str = item[DOCUMENT_ATTRIBUTE]
+        return document
+
+    def register(self, sha256: str, document: str) -> None:
+        item = {
+            PARTITION_KEY: DOCUMENT_KEY_PREFIX + sha256,
+            SORT_KEY: DOCUMENT_SORT_KEY,
+            DOCUMENT_ATTRIBUTE: document,
+            EXPIRES_AT_ATTRIBUTE: _epoch_seconds(self._clock() + self._retention),
+        }
+        # Unconditional: the hash names the text, so a concurrent registration writes the same.
+        DynamoDBDonationStore._call(
+            lambda: self._client.put_item(TableName=self._table, Item=to_wire(item))
+        )

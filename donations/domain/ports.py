@@ -95,3 +95,23 @@ class ThankYouSender(ABC):
     @abstractmethod
     def send(self, message: ThankYouMessage) -> str:
         """Publish the message and return the transport's message id."""
+
+
+class DocumentRegistry(ABC):
+    """Documents that clients registered under the SHA-256 hash of their text, shared by every
+    container (automatic persisted queries). Registrations lapse after a while; clients then
+    register again."""
+
+    @abstractmethod
+    def find(self, sha256: str) -> str | None:
+        """The document registered under this hash, or None (unknown, or lapsed).
+
+        Raises ``StoreUnavailableError`` if storage stays busy.
+        """
+
+    @abstractmethod
+    def register(self, sha256: str, document: str) -> None:
+        """Keep the document under its hash (the caller has checked that the two match).
+
+        Raises ``StoreUnavailableError`` if storage stays busy.
+        """

@@ -46,8 +46,6 @@ ACCESS_LOG_FIELDS: dict[str, str] = {
     "authorizerError": "$context.authorizer.error",
 }
 
-CORS_ALLOWED_HEADERS = ("content-type", "authorization", "x-request-id")
-
 
 class GraphqlApi(Construct):
     """HTTP API → API function (alias) for POST /graphql and GET /graphql (GraphiQL) only."""
@@ -86,6 +84,7 @@ class GraphqlApi(Construct):
                     # function trusts exactly the identity the gateway verified.
                     constants.ENV_AUTHORIZATION: config.authorization.value,
                     constants.ENV_DONOR_ID_CLAIM: config.donor_id_claim,
+                    constants.ENV_TRUSTED_DOCUMENTS: config.trusted_documents.value,
                 },
             ),
             code=code,
@@ -111,14 +110,13 @@ class GraphqlApi(Construct):
         cors = (
             apigwv2.CorsPreflightOptions(
                 allow_origins=list(config.cors_origins),
+                # The same names `make run` answers preflights with (local/cors.py).
                 allow_methods=[
-                    apigwv2.CorsHttpMethod.GET,
-                    apigwv2.CorsHttpMethod.POST,
-                    apigwv2.CorsHttpMethod.OPTIONS,
+                    apigwv2.CorsHttpMethod(method) for method in constants.CORS_ALLOWED_METHODS
                 ],
-                allow_headers=list(CORS_ALLOWED_HEADERS),
-                expose_headers=["x-request-id"],
-                max_age=Duration.hours(1),
+                allow_headers=list(constants.CORS_ALLOWED_HEADERS),
+                expose_headers=list(constants.CORS_EXPOSED_HEADERS),
+                max_age=Duration.seconds(constants.CORS_MAX_AGE_SECONDS),
             )
             if config.cors_origins
             else None

@@ -35,6 +35,7 @@ OPTIONS_CONTEXT: dict[str, Any] = {
     "domainName": "api.donate.example.org",
     "certificateArn": "arn:aws:acm:eu-west-2:123456789012:certificate/0a1b2c3d-example",
     "corsOrigins": "https://donate.example.org,https://www.example.org",
+    "trustedDocuments": "require",
     "apiReservedConcurrency": "200",
     "thankYouReservedConcurrency": "5",
     "apiSnapStart": "true",

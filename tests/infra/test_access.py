@@ -104,6 +104,19 @@ def test_the_api_function_knows_how_callers_were_verified(
     assert variables[constants.ENV_DONOR_ID_CLAIM] == claim
 
 
+@pytest.mark.parametrize(
+    ("stage", "mode"), [("dev", "allow"), ("prod", "allow"), ("options", "require")]
+)
+def test_the_api_function_runs_only_trusted_documents_when_told(
+    request: pytest.FixtureRequest, stage: str, mode: str
+) -> None:
+    synthesis: Synthesis = request.getfixturevalue(stage)
+
+    variables = synthesis.function(constants.API_HANDLER)["Environment"]["Variables"]
+
+    assert variables[constants.ENV_TRUSTED_DOCUMENTS] == mode
+
+
 def test_the_thank_you_function_is_told_nothing_about_callers(prod: Synthesis) -> None:
     variables = prod.function(constants.THANK_YOU_HANDLER)["Environment"]["Variables"]
 

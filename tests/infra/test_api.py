@@ -97,7 +97,8 @@ def test_dev_allows_any_origin_at_the_gateway(dev: Synthesis) -> None:
             "CorsConfiguration": {
                 "AllowOrigins": ["*"],
                 "AllowMethods": Match.array_equals(["GET", "POST", "OPTIONS"]),
-                "AllowHeaders": Match.array_with(["content-type", "authorization"]),
+                "AllowHeaders": Match.array_equals(list(constants.CORS_ALLOWED_HEADERS)),
+                "ExposeHeaders": ["x-request-id"],
                 "MaxAge": 3600,
             },
         },

@@ -266,6 +266,15 @@ def test_the_schema_sdl_ships_with_the_code_when_it_exists(asset: Path) -> None:
         assert (asset / "schema" / "schema.graphql").read_bytes() == sdl.read_bytes()
 
 
+def test_the_trusted_documents_manifest_ships_and_graphiqls_scripts_do_not(asset: Path) -> None:
+    manifest = ROOT / "schema" / "trusted-documents.json"
+
+    assert (asset / "schema" / "trusted-documents.json").read_bytes() == manifest.read_bytes()
+    # The deployed page loads them from unpkg.com; only `make run` serves them.
+    for script in ("graphiql.min.js", "react-dom.production.min.js", "index.umd.js"):
+        assert not list(asset.rglob(script)), script
+
+
 def test_rebuilding_unchanged_code_gives_the_same_asset_hash(tmp_path: Path) -> None:
     # unchecked-hash bytecode holds no timestamps, so two builds of one tree are identical.
     python = find_python(PYTHON_VERSION)

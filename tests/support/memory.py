@@ -1,4 +1,5 @@
-"""In-memory donation store and thank-you outbox: for domain tests and the benchmark."""
+"""In-memory donation store, thank-you outbox and document registry: for domain and schema
+tests and the benchmark."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from donations.domain.model import (
     IdempotencyClaim,
     anonymous_totals,
 )
-from donations.domain.ports import DonationStore, ThankYouSender
+from donations.domain.ports import DocumentRegistry, DonationStore, ThankYouSender
 from donations.domain.thanks import DonorChange, ThankYouMessage
 
 
@@ -157,3 +158,18 @@ class InMemoryThankYouSender(ThankYouSender):
             raise ConnectionError("thank-you transport unavailable")
         self.sent.append(message)
         return f"message-{len(self.sent)}"
+
+
+class InMemoryDocumentRegistry(DocumentRegistry):
+    """Registered documents in a dict; ``lookups`` counts the reads that reached it."""
+
+    def __init__(self) -> None:
+        self.documents: dict[str, str] = {}
+        self.lookups = 0
+
+    def find(self, sha256: str) -> str | None:
+        self.lookups += 1
+        return self.documents.get(sha256)
+
+    def register(self, sha256: str, document: str) -> None:
+        self.documents[sha256] = document

@@ -16,9 +16,10 @@ from donations.constants import (
     ENV_TABLE_NAME,
     ENV_THANK_YOU_THRESHOLD,
     ENV_TOPIC_ARN,
+    ENV_TRUSTED_DOCUMENTS,
 )
 from donations.domain.ledger import DEFAULT_IDEMPOTENCY_WINDOW
-from donations.settings import Authorization, Settings, SettingsError
+from donations.settings import Authorization, Settings, SettingsError, TrustedDocumentsMode
 
 
 def test_defaults_for_development() -> None:
@@ -31,6 +32,13 @@ def test_defaults_for_development() -> None:
     assert settings.idempotency_window_hours == 24
     assert settings.authorization is Authorization.NONE
     assert settings.donor_id_claim == "sub"
+    assert settings.trusted_documents is TrustedDocumentsMode.ALLOW
+
+
+def test_a_stage_can_be_told_to_run_only_trusted_documents() -> None:
+    settings = Settings.from_env({ENV_TABLE_NAME: "t", ENV_TRUSTED_DOCUMENTS: "Require"})
+
+    assert settings.trusted_documents is TrustedDocumentsMode.REQUIRE
 
 
 def test_the_idempotency_window_is_read_in_hours() -> None:
@@ -87,6 +95,7 @@ def test_production_without_either_log_hash_setting_names_both() -> None:
         {ENV_TABLE_NAME: "t", ENV_IDEMPOTENCY_WINDOW_HOURS: "0"},
         {ENV_TABLE_NAME: "t", ENV_IDEMPOTENCY_WINDOW_HOURS: "1.5"},
         {ENV_TABLE_NAME: "t", ENV_AUTHORIZATION: "cognito"},
+        {ENV_TABLE_NAME: "t", ENV_TRUSTED_DOCUMENTS: "only"},
         {ENV_TABLE_NAME: "t", ENV_STAGE: "prod"},
     ],
 )
