@@ -1,15 +1,17 @@
-"""`make run`'s ASGI app: the Lambda function's app, with a request log (and, under
-`AUTH=jwt`, the local JWT authorizer) in front."""
+"""`make run`'s ASGI app: the Lambda function's app, with a request log, CORS, GraphiQL's
+scripts (and, under `AUTH=jwt`, the local JWT authorizer) in front."""
 
 from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from typing import Any
 
 from donations.container import Services
 from donations.observability import logger
+from local.cors import GatewayCors
+from local.graphiql import GraphiQLAssetsMissing, LocalGraphiQLAssets
 from local.issuer import LOCAL_AUDIENCE, LocalIssuer
 from schema.http import is_usable_request_id
 
@@ -61,14 +63,34 @@ class RequestLogMiddleware:
             logger.thread_safe_remove_keys(["correlation_id"])
 
 
-def build_asgi_app(services: Services, issuer: LocalIssuer | None = None) -> ASGIApp:
-    """The Lambda function's app over these services, with a request log in front and, given
-    an issuer, the local JWT authorizer between the two (as API Gateway sits in AWS)."""
+def build_asgi_app(
+    services: Services,
+    issuer: LocalIssuer | None = None,
+    *,
+    cors_origins: Sequence[str] = ("*",),
+) -> ASGIApp:
+    """The Lambda function's app over these services, with what API Gateway adds in AWS in
+    front: CORS for ``cors_origins`` and, given an issuer, the local JWT authorizer (which
+    preflights never reach, as at the gateway). GraphiQL's scripts come from node_modules,
+    and a request log sits in front of it all."""
     from handler import create_app
 
-    app: ASGIApp = create_app(services)
+    try:
+        assets: LocalGraphiQLAssets | None = LocalGraphiQLAssets()
+    except GraphiQLAssetsMissing as missing:
+        # Still usable online: the page then loads them from unpkg.com, as in Lambda.
+        logger.warning("graphiql assets missing", extra={"reason": str(missing)})
+        assets = None
+    if assets is None:
+        app: ASGIApp = create_app(services)
+    else:
+        app = create_app(services, graphiql_assets=assets.page_assets)
     if issuer is not None:
         from local.authorizer import LocalJwtAuthorizer
 
         app = LocalJwtAuthorizer(app, issuer, audiences=(LOCAL_AUDIENCE,))
+    if assets is not None:
+        app = assets.mount(app)
+    if cors_origins:
+        app = GatewayCors(app, cors_origins)
     return RequestLogMiddleware(app)

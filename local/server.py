@@ -18,6 +18,7 @@ import sys
 from donations.constants import ENV_AUTHORIZATION, GRAPHQL_PATH
 from donations.container import services
 from local.app import build_asgi_app
+from local.cors import cors_origins
 from local.issuer import LocalIssuer, issuer_url
 from local.stack import EmulatedAws, emulating
 
@@ -52,7 +53,7 @@ def main() -> int:
             )
             return 1
     try:
-        app = build_asgi_app(services(), issuer)
+        app = build_asgi_app(services(), issuer, cors_origins=cors_origins(os.environ))
         config = uvicorn.Config(
             app, host=host, port=port, log_config=None, access_log=False, lifespan="off"
         )

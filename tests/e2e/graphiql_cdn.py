@@ -1,10 +1,11 @@
-"""Serve GraphiQL's unpkg.com assets from node_modules, so the browser test runs offline.
+"""Check the deployed GraphiQL page's unpkg.com pins against node_modules, offline.
 
-Strawberry's GraphiQL page loads React, GraphiQL and the explorer plugin from
-``https://unpkg.com/<pkg>@<version>/<path>`` with ``integrity`` attributes. ``package.json``
-pins exactly those versions; this module maps each URL to the file of that exact installed
-version (refusing any other version), and fulfils Playwright requests with it. Anything it
-can't serve is aborted and recorded, so the test can fail with a clear list.
+The Lambda stage's page (schema.graphiql.UNPKG_ASSETS) loads React, GraphiQL and the
+explorer plugin from ``https://unpkg.com/<pkg>@<version>/<path>`` with ``integrity``
+attributes; ``package.json`` pins exactly those versions, which `make run` serves itself.
+This module maps each URL to the file of that exact installed version (refusing any other
+version) and says which integrity hashes would not match, so a drift fails with a clear
+message rather than a blank page in the browser.
 """
 
 from __future__ import annotations
@@ -13,15 +14,9 @@ import base64
 import hashlib
 import json
 import re
-from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from playwright.sync_api import Page, Route
-
-UNPKG_PATTERN = "https://unpkg.com/**"
 NODE_MODULES = Path(__file__).resolve().parents[2] / "node_modules"
 
 # https://unpkg.com/<name or @scope/name>@<exact version>/<path>[?query][#fragment]
@@ -74,59 +69,22 @@ def resolve(url: str, node_modules: Path = NODE_MODULES) -> Path:
     return target
 
 
-@dataclass
-class LocalUnpkg:
-    """A Playwright route handler serving unpkg.com from node_modules; records what it refused."""
-
-    node_modules: Path = NODE_MODULES
-    served: dict[str, Path] = field(default_factory=dict)
-    refused: dict[str, str] = field(default_factory=dict)
-
-    def handle(self, route: Route) -> None:
-        url = route.request.url
-        try:
-            path = resolve(url, self.node_modules)
-        except CdnError as exc:
-            self.refused[url] = str(exc)
-            route.abort("blockedbyclient")
-            return
-        self.served[url] = path
-        route.fulfill(
-            status=200,
-            body=path.read_bytes(),
-            headers={
-                "content-type": CONTENT_TYPES[path.suffix],
-                # The page loads these with `crossorigin` + `integrity`: CORS must pass.
-                "access-control-allow-origin": "*",
-                "cache-control": "no-store",
-            },
-        )
-
-    def install(self, page: Page) -> LocalUnpkg:
-        page.route(UNPKG_PATTERN, self.handle)
-        return self
-
-
-def install(page: Page, node_modules: Path = NODE_MODULES) -> LocalUnpkg:
-    """Route every unpkg.com request of ``page`` to node_modules; returns the recorder."""
-    return LocalUnpkg(node_modules).install(page)
-
-
 class _IntegrityParser(HTMLParser):
-    def __init__(self) -> None:
+    def __init__(self, prefix: str) -> None:
         super().__init__()
+        self.prefix = prefix
         self.assets: dict[str, str] = {}
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         attributes = dict(attrs)
         url = attributes.get("src") if tag == "script" else attributes.get("href")
-        if tag in {"script", "link"} and url and url.startswith("https://unpkg.com/"):
+        if tag in {"script", "link"} and url and url.startswith(self.prefix):
             self.assets[url] = attributes.get("integrity") or ""
 
 
-def page_assets(html: str) -> dict[str, str]:
-    """Every unpkg.com script/stylesheet URL in ``html`` mapped to its integrity attribute."""
-    parser = _IntegrityParser()
+def page_assets(html: str, prefix: str = "https://unpkg.com/") -> dict[str, str]:
+    """Every script/stylesheet URL in ``html`` starting with ``prefix``, to its integrity."""
+    parser = _IntegrityParser(prefix)
     parser.feed(html)
     parser.close()
     return parser.assets
