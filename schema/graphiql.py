@@ -117,14 +117,16 @@ _PAGE: Final = """<!doctype html>
           return;
         }
         var tabs = JSON.parse(document.getElementById("graphiql-tabs").textContent);
-        // GraphiQL keeps the tabs in localStorage; given no query it would add an empty tab on
-        // every reload, so it is handed the tab that was active last time (if any).
-        var active = null;
+        // GraphiQL 3 keeps the tabs in localStorage. Given no query it would add an empty tab
+        // on every reload, and it fills the editors of the first default tab with its query
+        // but not its variables: so it is handed the tab that was active last time, or else
+        // the first of ours.
+        var active = tabs[0];
         try {
           var stored = JSON.parse(localStorage.getItem("graphiql:tabState"));
-          active = stored.tabs[stored.activeTabIndex] || null;
+          active = stored.tabs[stored.activeTabIndex] || active;
         } catch (error) {
-          active = null;
+          active = tabs[0];
         }
         var fetcher = GraphiQL.createFetcher({
           url: window.location.origin + window.location.pathname,
@@ -136,8 +138,8 @@ _PAGE: Final = """<!doctype html>
             fetcher: fetcher,
             plugins: [GraphiQLPluginExplorer.explorerPlugin()],
             defaultTabs: tabs,
-            query: active ? active.query : undefined,
-            variables: active ? active.variables : undefined,
+            query: active.query,
+            variables: active.variables,
             defaultEditorToolsVisibility: true,
             inputValueDeprecation: true,
             shouldPersistHeaders: false,
