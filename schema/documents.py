@@ -190,7 +190,7 @@ class PersistedDocuments:
         if self._require_trusted:
             raise DocumentRefused(
                 TRUSTED_DOCUMENT_REQUIRED,
-                f"This API runs only trusted documents, and {requested!r} is not one of them.",
+                "This API runs only trusted documents, and that id is not one of them.",
             )
         text = self._registered(requested)
         if text is None:

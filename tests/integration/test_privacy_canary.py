@@ -33,6 +33,7 @@ from local.inbox import ThankYouInbox
 from local.issuer import LocalIssuer, issuer_url
 from local.lambda_events import http_api_event, jwt_authorizer
 from local.stream_pump import StreamPump
+from schema.documents import sha256_hex
 from tests.support.api import DONATION_COUNT, RECORD_DONATION, graphql, invoke, record
 from tests.support.aws import EmulatedAccount
 
@@ -190,6 +191,18 @@ def exercise_the_lambda_api(aws: EmulatedAccount) -> None:
         f'query=mutation{{recordDonation(input:{{donorId:"{DONOR}",amount:"{AMOUNT}"}}){{__typename}}}}'
     )
     invoke(get)
+    # Persisted queries: unknown hash, registration, a literal donor id (never registered),
+    # a "hash" that is an e-mail address.
+    literal = f'{{ donationCount(donorId: "{DONOR}") }}'
+    for query, sha256 in [
+        (None, sha256_hex(DONATION_COUNT)),
+        (DONATION_COUNT, sha256_hex(DONATION_COUNT)),
+        (literal, sha256_hex(literal)),
+        (literal, EMAIL),
+    ]:
+        persisted = {"persistedQuery": {"version": 1, "sha256Hash": sha256}}
+        body = {"query": query, "variables": {"id": DONOR}, "extensions": persisted}
+        invoke(http_api_event(body=json.dumps(body)))
     with dynamodb_fault(aws, "ThrottlingException"):
         donation = {"donorId": DONOR, "amount": AMOUNT, "idempotencyKey": KEY + "-throttled"}
         graphql(RECORD_DONATION, {"input": donation})
