@@ -7,7 +7,6 @@
 // --trusted-only: the server runs only trusted documents, so the front end's own query is
 // expected to be refused (and its code is reported) rather than registered.
 
-import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 
 import { ApolloClient, HttpLink, InMemoryCache, gql } from "@apollo/client";
@@ -32,7 +31,11 @@ const TOTALS = `
 `;
 const possibleTypes = JSON.parse(read("schema/possible-types.json"));
 
-const sha256 = (text) => createHash("sha256").update(text).digest("hex");
+// Web Crypto, as in a browser (docs/clients.md): the hex SHA-256 of the exact text sent.
+async function sha256(text) {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
+  return Array.from(new Uint8Array(digest), (byte) => byte.toString(16).padStart(2, "0")).join("");
+}
 
 // Every request each client sends, as the server saw it: method, whether the document was
 // in it, and the answer's status and first error code.
