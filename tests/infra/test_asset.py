@@ -29,6 +29,7 @@ from infra.asset import (
     lambda_code,
     prune,
 )
+from schema.documents import TrustedDocuments, sha256_hex
 from tests.infra.conftest import ROOT, Synthesis
 
 # The cold-start budget for the deployment package, bytecode included (issue 13).
@@ -348,6 +349,7 @@ JSON = {
     "Query": {"Items": [DONOR], "Count": 1},
     "TransactWriteItems": {},
     "UpdateItem": {},
+    "PutItem": {},
 }
 PUBLISHED = ("<PublishResponse><PublishResult><MessageId>message-1</MessageId></PublishResult>"
              "</PublishResponse>")
@@ -481,6 +483,33 @@ def test_the_api_serves_requests_from_the_asset_alone(
     assert graphiql["statusCode"] == 200
     assert "graphiql" in graphiql["body"].lower()
     assert outcome["calls"] == ["GetItem", "TransactWriteItems", "Query"]
+
+
+def test_persisted_documents_resolve_and_register_from_the_asset_alone(
+    asset: Path, runtime_sdk: Path, asset_python: str
+) -> None:
+    count = "query Count($id: ID!) { donationCount(donorId: $id) }"
+    trusted = TrustedDocuments.load()
+    count_id = next(doc.id for doc in trusted if doc.name == "DonationCount")
+
+    def persisted(sha256: str, query: str | None = None) -> dict[str, Any]:
+        extensions = {"persistedQuery": {"version": 1, "sha256Hash": sha256}}
+        body = {"query": query, "variables": {"id": "d", "donorId": "d"}, "extensions": extensions}
+        return _graphql_event(json.dumps(body))
+
+    events = [
+        persisted(count_id),  # a trusted document, by id
+        persisted(sha256_hex(count)),  # unknown: the registry has no such item
+        persisted(sha256_hex(count), count),  # the text with its hash: runs, then registered
+    ]
+
+    outcome = _lambda_process(asset, runtime_sdk, asset_python, "api_handler", events)
+
+    by_id, unknown, registered = (json.loads(r["body"]) for r in outcome["responses"])
+    assert by_id == {"data": {"donationCount": 2}}
+    assert unknown["errors"][0]["extensions"]["code"] == "PERSISTED_QUERY_NOT_FOUND"
+    assert registered == {"data": {"donationCount": 2}}
+    assert outcome["calls"] == ["GetItem", "GetItem", "GetItem", "PutItem"]
 
 
 def test_the_thank_you_consumer_handles_a_stream_batch_from_the_asset_alone(
