@@ -17,6 +17,7 @@ from donations.constants import (
     PARTITION_KEY,
     SORT_KEY,
 )
+from local.moto_patches import install_moto_patches
 
 LOCAL_REGION = "eu-west-2"
 LOCAL_TABLE = "donations-local"
@@ -76,6 +77,7 @@ def create_resources(table_name: str = LOCAL_TABLE) -> EmulatedResources:
     Must run inside an active ``moto.mock_aws()``; sets the environment the app reads.
     """
     serialise_emulator()
+    install_moto_patches()
     dynamodb: Any = boto3.client("dynamodb")
     description = dynamodb.create_table(
         TableName=table_name,

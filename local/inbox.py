@@ -44,10 +44,16 @@ class ThankYouInbox:
                     "sns_message_id": thank_you["sns_message_id"],
                 },
             )
-            self._client.delete_message(
-                QueueUrl=self._queue_url, ReceiptHandle=message["ReceiptHandle"]
-            )
             arrived.append(thank_you)
+        if messages:
+            # One request for the lot: every emulated call waits for the emulator's lock.
+            self._client.delete_message_batch(
+                QueueUrl=self._queue_url,
+                Entries=[
+                    {"Id": str(number), "ReceiptHandle": message["ReceiptHandle"]}
+                    for number, message in enumerate(messages)
+                ],
+            )
         self.received += arrived
         return arrived
 

@@ -10,17 +10,18 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
-from datetime import datetime
-from typing import Any
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any, Protocol
 
 import boto3
 
 from donations.observability import logger
-from local.emulator import LOCAL_REGION, STREAMS_CONFIG
+from local.emulator import LOCAL_REGION, STREAMS_CONFIG, moto_lock
 from local.lambda_context import LocalLambdaContext
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+RecordsTap = Callable[[list[dict[str, Any]]], None]
 
 
 def lambda_record(record: dict[str, Any], stream_arn: str) -> dict[str, Any]:
@@ -28,7 +29,9 @@ def lambda_record(record: dict[str, Any], stream_arn: str) -> dict[str, Any]:
     change = dict(record["dynamodb"])
     created = change.get("ApproximateCreationDateTime")
     if isinstance(created, datetime):
-        change["ApproximateCreationDateTime"] = int(created.timestamp())
+        # moto's own records carry a naive UTC time; GetRecords' are parsed aware.
+        aware = created if created.tzinfo else created.replace(tzinfo=UTC)
+        change["ApproximateCreationDateTime"] = int(aware.timestamp())
     return {
         "eventID": record["eventID"],
         "eventName": record["eventName"],
@@ -38,6 +41,78 @@ def lambda_record(record: dict[str, Any], stream_arn: str) -> dict[str, Any]:
         "dynamodb": change,
         "eventSourceARN": stream_arn,
     }
+
+
+class StreamReader(Protocol):
+    def read(self, positions: Mapping[str, str]) -> list[tuple[str, list[dict[str, Any]]]]:
+        """For each shard, up to 1000 records after its position (the sequence number last
+        read, or from the start), as GetRecords returns them."""
+        ...
+
+
+class StreamsApiReader:
+    """Reads a stream through the DynamoDB Streams API, as Lambda's event source does."""
+
+    def __init__(self, stream_arn: str) -> None:
+        self._client: Any = boto3.client("dynamodbstreams", config=STREAMS_CONFIG)
+        self._stream_arn = stream_arn
+
+    def read(self, positions: Mapping[str, str]) -> list[tuple[str, list[dict[str, Any]]]]:
+        shards = self._client.describe_stream(StreamArn=self._stream_arn)["StreamDescription"][
+            "Shards"
+        ]
+        found = []
+        for shard in shards:
+            shard_id = shard["ShardId"]
+            iterator = self._iterator(shard_id, positions.get(shard_id))
+            response = self._client.get_records(ShardIterator=iterator, Limit=1000)
+            found.append((shard_id, response["Records"]))
+        return found
+
+    def _iterator(self, shard_id: str, position: str | None) -> str:
+        # A fresh iterator from the last sequence number read, every poll: stock moto
+        # replaces a table's shard object when it rolls back a cancelled transaction, which
+        # would leave a long-lived iterator reading a shard that no longer grows.
+        if position is None:
+            request = {"ShardIteratorType": "TRIM_HORIZON"}
+        else:
+            request = {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": position}
+        iterator: str = self._client.get_shard_iterator(
+            StreamArn=self._stream_arn, ShardId=shard_id, **request
+        )["ShardIterator"]
+        return iterator
+
+
+class MotoShardReader:
+    """Reads the stream of a table that moto emulates in this process, from moto's shard.
+
+    The same records GetRecords would return, without the round trip: through the Streams
+    API each record is serialised by moto and parsed again by botocore, which made reading
+    the stream a fifth of `make run`'s CPU under load (docs/performance.md). Relies on
+    moto's internals as pinned by local.moto_patches.
+    """
+
+    def __init__(self, stream_arn: str) -> None:
+        from local.moto_patches import install_moto_patches
+
+        install_moto_patches()  # refuses an unpinned moto
+        # arn:aws:dynamodb:<region>:<account>:table/<name>/stream/<label>
+        _, _, _, self._region, self._account, resource = stream_arn.split(":", 5)
+        self._table_name = resource.split("/")[1]
+
+    def read(self, positions: Mapping[str, str]) -> list[tuple[str, list[dict[str, Any]]]]:
+        from moto.dynamodb.models import dynamodb_backends
+
+        with moto_lock:
+            table = dynamodb_backends[self._account][self._region].get_table(self._table_name)
+            shard = table.stream_shard
+            if shard is None:
+                return []
+            position = positions.get(shard.id)
+            first = 0 if position is None else int(position) + 1 - shard.starting_sequence_number
+            # What StreamShard.get returns for GetRecords: each record's own dict.
+            records = [record.to_json() for record in shard.items[first : first + 1000]]
+        return [(shard.id, records)]
 
 
 class StreamPump:
@@ -51,44 +126,33 @@ class StreamPump:
         batch_size: int = 100,
         max_retries: int = 3,
         retry_delay: float = 0.2,
+        reader: StreamReader | None = None,
+        on_read: RecordsTap | None = None,
     ) -> None:
-        self._client: Any = boto3.client("dynamodbstreams", config=STREAMS_CONFIG)
+        self._reader = reader or StreamsApiReader(stream_arn)
         self._stream_arn = stream_arn
         self._handler = handler
         self._batch_size = batch_size
         self._max_retries = max_retries
         self._retry_delay = retry_delay
+        # Sees every record once, in order, before the handler does (local.persistence).
+        self._on_read = on_read
         self._positions: dict[str, str] = {}
         self.delivered_batches: list[list[dict[str, Any]]] = []
         self.dead_letters: list[dict[str, Any]] = []
 
     def poll(self) -> list[dict[str, Any]]:
         """Every record written since the last poll, as Lambda event records."""
-        shards = self._client.describe_stream(StreamArn=self._stream_arn)["StreamDescription"][
-            "Shards"
-        ]
         records: list[dict[str, Any]] = []
-        for shard in shards:
-            shard_id = shard["ShardId"]
-            response = self._client.get_records(ShardIterator=self._iterator(shard_id), Limit=1000)
-            if response["Records"]:
-                self._positions[shard_id] = response["Records"][-1]["dynamodb"]["SequenceNumber"]
-            records += [lambda_record(r, self._stream_arn) for r in response["Records"]]
+        for shard_id, found in self._reader.read(self._positions):
+            read = [lambda_record(r, self._stream_arn) for r in found]
+            if read and self._on_read is not None:
+                # Before the position moves on: if the tap fails, the next poll reads again.
+                self._on_read(read)
+            if read:
+                self._positions[shard_id] = read[-1]["dynamodb"]["SequenceNumber"]
+            records += read
         return records
-
-    def _iterator(self, shard_id: str) -> str:
-        # A fresh iterator from the last sequence number read, every poll: moto replaces a
-        # table's shard object when it rolls back a cancelled transaction, which would leave
-        # a long-lived iterator reading a shard that no longer grows.
-        position = self._positions.get(shard_id)
-        if position is None:
-            request = {"ShardIteratorType": "TRIM_HORIZON"}
-        else:
-            request = {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": position}
-        iterator: str = self._client.get_shard_iterator(
-            StreamArn=self._stream_arn, ShardId=shard_id, **request
-        )["ShardIterator"]
-        return iterator
 
     def deliver(self, records: list[dict[str, Any]]) -> None:
         """Deliver records in batches; retry failures from the first failed record on."""
