@@ -9,6 +9,8 @@ EMULATOR_PORT ?= 8001
 # none (open, like the dev stage) or jwt (the local JWT authorizer; tokens from `make token`)
 AUTH ?= none
 STAGE ?= dev
+# make run FRESH=1 starts with an empty emulated table instead of the one kept in .local/emulator
+FRESH ?=
 # Extra CDK context, e.g. CDK_ARGS='-c authorization=iam -c snapStart=true'
 CDK_ARGS ?=
 UV_VERSION := 0.13.9
@@ -52,8 +54,8 @@ node_modules/.installed: package.json package-lock.json
 deps: .venv/.synced
 
 # node_modules holds the GraphiQL scripts make run serves, so the page works offline.
-run: .venv/.synced node_modules/.installed ## Serve the API and GraphiQL on http://127.0.0.1:8000/graphql (HOST=, PORT=, AUTH=jwt)
-	@HOST=$(HOST) PORT=$(PORT) EMULATOR_PORT=$(EMULATOR_PORT) AUTH=$(AUTH) $(RUN) python -m local.server
+run: .venv/.synced node_modules/.installed ## Serve the API and GraphiQL on http://127.0.0.1:8000/graphql (HOST=, PORT=, AUTH=jwt, FRESH=1)
+	@HOST=$(HOST) PORT=$(PORT) EMULATOR_PORT=$(EMULATOR_PORT) AUTH=$(AUTH) FRESH=$(FRESH) $(RUN) python -m local.server
 
 token: .venv/.synced ## Print a local bearer token: make token SCOPES="donations/write" or DONOR=donor-42
 	@$(RUN) python -m local.token --host "$(HOST)" --port "$(PORT)" --scopes "$(SCOPES)" --donor "$(DONOR)"
@@ -83,8 +85,8 @@ bench: .venv/.synced $(ASSET) ## Measure warm overhead, cold start, round trips 
 fuzz: .venv/.synced ## Long property-based fuzzing run through the real handler
 	@FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-2000} $(RUN) pytest tests/integration/test_fuzz.py -q -s
 
-load: .venv/.synced ## Drive the local server with a bounded load and check every count (AUTH=jwt too)
-	@AUTH=$(AUTH) $(RUN) python -m scripts.load
+load: .venv/.synced ## 20 clients, 10,000 donations seeded, every count checked (AUTH=jwt too)
+	@AUTH=$(AUTH) $(RUN) python -m scripts.load $(ARGS)
 
 asset: $(ASSET) ## Build the Lambda asset (arm64 wheels, our code, bytecode) into build/
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +24,8 @@ LOCAL_REGION = "eu-west-2"
 LOCAL_TABLE = "donations-local"
 LOCAL_TOPIC = "thank-you"
 LOCAL_QUEUE = "thank-you-inbox"
+
+_BATCH_WRITE_LIMIT = 25
 
 # moto ≥ 5.2.5 with botocore ≥ 1.44 answers the Streams API only on the plain endpoint.
 STREAMS_CONFIG = Config(account_id_endpoint_mode="disabled")
@@ -71,14 +74,19 @@ def use_fake_credentials() -> None:
     os.environ.pop("AWS_PROFILE", None)
 
 
-def create_resources(table_name: str = LOCAL_TABLE) -> EmulatedResources:
+def create_resources(
+    table_name: str = LOCAL_TABLE, *, restore: Sequence[dict[str, Any]] = ()
+) -> EmulatedResources:
     """Create the table (with its stream), the topic and a queue subscribed to the topic.
 
-    Must run inside an active ``moto.mock_aws()``; sets the environment the app reads.
+    ``restore`` items are written to the table before its stream is enabled, so they make
+    no stream records. Must run inside an active ``moto.mock_aws()``; sets the environment
+    the app reads.
     """
     serialise_emulator()
     install_moto_patches()
     dynamodb: Any = boto3.client("dynamodb")
+    stream = {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
     description = dynamodb.create_table(
         TableName=table_name,
         KeySchema=[
@@ -90,8 +98,13 @@ def create_resources(table_name: str = LOCAL_TABLE) -> EmulatedResources:
             {"AttributeName": SORT_KEY, "AttributeType": "S"},
         ],
         BillingMode="PAY_PER_REQUEST",
-        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+        **({} if restore else {"StreamSpecification": stream}),
     )
+    if restore:
+        _write_items(dynamodb, table_name, restore)
+        # As on a real table whose stream is switched on after a bulk load: the stream
+        # starts after the restored items, which therefore thank no one a second time.
+        description = dynamodb.update_table(TableName=table_name, StreamSpecification=stream)
     # As the stack configures it. moto records the setting but never sweeps, like a table
     # whose sweeper is days behind: lapsed markers stay, and must count as absent.
     dynamodb.update_time_to_live(
@@ -114,3 +127,13 @@ def create_resources(table_name: str = LOCAL_TABLE) -> EmulatedResources:
         topic_arn=topic_arn,
         queue_url=queue_url,
     )
+
+
+def _write_items(dynamodb: Any, table_name: str, items: Sequence[dict[str, Any]]) -> None:
+    for start in range(0, len(items), _BATCH_WRITE_LIMIT):
+        requests = [
+            {"PutRequest": {"Item": item}} for item in items[start : start + _BATCH_WRITE_LIMIT]
+        ]
+        while requests:
+            response = dynamodb.batch_write_item(RequestItems={table_name: requests})
+            requests = response.get("UnprocessedItems", {}).get(table_name, [])

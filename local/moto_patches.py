@@ -22,7 +22,8 @@ partition's items where it asks for all of them: the items it would have kept an
 
 Both reach into moto's internals, so they are pinned: they refuse to install, with a message
 that says what to do, unless moto is the locked version and every patched method is exactly
-the code they were written against.
+the code they were written against. The pins cover ``StreamShard.get`` too, which
+``local.stream_pump.MotoShardReader`` mirrors to read the stream in-process.
 """
 
 from __future__ import annotations
@@ -207,6 +208,9 @@ class _PartitionScope:
 
 
 _install_lock = threading.Lock()
+# Where the pinned Table.query takes index_name: (range_comparison, range_objs, limit,
+# exclusive_start_key, scan_index_forward, projection_expressions, index_name, ...).
+_INDEX_NAME_AFTER_HASH_KEY: Final = 6
 
 
 def installed_methods() -> dict[str, Callable[..., Any]]:
@@ -255,12 +259,13 @@ def install_moto_patches() -> None:
 
         partition = _PartitionScope()
         query, all_items = stock["Table.query"], stock["Table.all_items"]
-        query_signature = inspect.signature(query)
 
         @functools.wraps(query)
         def table_query(self: Any, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
-            arguments = query_signature.bind(self, hash_key, *args, **kwargs).arguments
-            if arguments.get("index_name") or hash_key is None:
+            index_name = kwargs.get("index_name") or (
+                args[_INDEX_NAME_AFTER_HASH_KEY] if len(args) > _INDEX_NAME_AFTER_HASH_KEY else None
+            )
+            if index_name or hash_key is None:
                 return query(self, hash_key, *args, **kwargs)
             partition.enter(self, hash_key)
             try:

@@ -76,7 +76,7 @@ from donations.constants import (
 )
 from local.emulator import LOCAL_REGION, LOCAL_TABLE
 from local.issuer import LocalIssuer
-from local.process import free_port, read_json_log, running_server
+from local.process import cpu_seconds, free_port, read_json_log, running_server
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -117,6 +117,8 @@ class LoadResult:
     touched: set[str] = field(default_factory=set)
     replays: int = 0
     replay_mismatches: int = 0
+    # CPU the server used while the clients ran, where the platform tells (Linux's /proc).
+    server_cpu_seconds: float | None = None
 
     @property
     def requests(self) -> int:
@@ -468,6 +470,7 @@ def report(
         f"  recorded    {recorded / result.seconds:.1f} donations/s "
         f"({recorded} new donations in {result.seconds:.1f} s)",
         f"  throughput  {result.requests / result.seconds:.1f} requests/s",
+        *_server_cpu(result),
         f"  latency     p50 {statistics.median(everything):.1f} ms, "
         f"p99 {_percentile(everything, 0.99):.1f} ms",
     ]
@@ -495,6 +498,19 @@ def report(
     return "\n".join(lines)
 
 
+def _server_cpu(result: LoadResult) -> list[str]:
+    if result.server_cpu_seconds is None or not result.requests:
+        return []
+    per_request = result.server_cpu_seconds / result.requests * 1000
+    share = result.server_cpu_seconds / result.seconds
+    # The server runs on one core at most (one Python process); what it got of that core
+    # says how busy the rest of the machine kept it.
+    return [
+        f"  server CPU  {per_request:.1f} ms per request, {share:.0%} of one core "
+        f"(at 100 %: {1000 / per_request:.0f} requests/s)"
+    ]
+
+
 def wait_for_thank_you(
     log_lines: Callable[[], list[dict[str, Any]]], ref: str, timeout: float
 ) -> bool:
@@ -517,6 +533,8 @@ class Target:
     headers: dict[str, str] = field(default_factory=dict)
     # Its emulated AWS, where seed_table writes.
     emulator_url: str = ""
+    # Its process, whose CPU time the report gives.
+    pid: int | None = None
 
 
 @contextlib.contextmanager
@@ -524,10 +542,17 @@ def local_server(hash_key: str, auth: str = "none") -> Iterator[Target]:
     """`make run`'s server on a free port (behind the local JWT authorizer if ``auth`` is
     ``jwt``, with a backend's token to call it)."""
     emulator_port = free_port()
+    pids: list[int] = []
     with contextlib.ExitStack() as stack:
         issuer_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="issuer-")))
         base_url, log_path = stack.enter_context(
-            running_server(hash_key, auth=auth, issuer_dir=issuer_dir, emulator_port=emulator_port)
+            running_server(
+                hash_key,
+                auth=auth,
+                issuer_dir=issuer_dir,
+                emulator_port=emulator_port,
+                pids=pids,
+            )
         )
         headers = {}
         if auth == "jwt":
@@ -536,7 +561,11 @@ def local_server(hash_key: str, auth: str = "none") -> Iterator[Target]:
             )
             headers["authorization"] = f"Bearer {token}"
         yield Target(
-            f"{base_url}{GRAPHQL_PATH}", log_path, headers, f"http://127.0.0.1:{emulator_port}"
+            f"{base_url}{GRAPHQL_PATH}",
+            log_path,
+            headers,
+            f"http://127.0.0.1:{emulator_port}",
+            pids[0],
         )
 
 
@@ -589,7 +618,11 @@ def main(argv: list[str] | None = None) -> int:
             if not wait_for_thank_you(log_lines, donor_ref(seeded.sentinel), timeout=600):
                 print("The stream pump did not catch up with the seed within 10 minutes")
                 return 1
+        cpu_before = cpu_seconds(target.pid) if target.pid else None
         result = asyncio.run(run_load(target.url, plan, target.headers))
+        cpu_after = cpu_seconds(target.pid) if target.pid else None
+        if cpu_before is not None and cpu_after is not None:
+            result.server_cpu_seconds = cpu_after - cpu_before
         check = verify(
             target.url,
             result,
