@@ -45,6 +45,10 @@ class DataFolderBusyError(RuntimeError):
     """Another running server keeps its data in the same folder."""
 
 
+class UnreadableSnapshotError(ValueError):
+    """The snapshot is damaged or of a format this version cannot read; it is left alone."""
+
+
 def data_dir() -> Path:
     return Path(os.environ.get(ENV_DATA_DIR) or DEFAULT_DATA_DIR)
 
@@ -155,17 +159,21 @@ class EmulatorData:
         items: dict[str, WireItem] = {}
         saved_at = None
         if self.snapshot_path.exists():
+            unreadable = UnreadableSnapshotError(
+                f"{self.snapshot_path} is not a snapshot this version can read; "
+                "move it away or start with FRESH=1"
+            )
             with self.snapshot_path.open() as snapshot:
-                header = json.loads(snapshot.readline() or "{}")
-                if header.get("format") != SNAPSHOT_FORMAT:
-                    raise ValueError(
-                        f"{self.snapshot_path} is not a snapshot this version can read; "
-                        "move it away or start with FRESH=1"
-                    )
-                saved_at = header.get("savedAt")
-                for line in snapshot:
-                    item = _item_from_json(json.loads(line))
-                    items[_identity(self._key_of(item))] = item
+                try:
+                    header = json.loads(snapshot.readline() or "{}")
+                    if header.get("format") != SNAPSHOT_FORMAT:
+                        raise unreadable
+                    saved_at = header.get("savedAt")
+                    for line in snapshot:
+                        item = _item_from_json(json.loads(line))
+                        items[_identity(self._key_of(item))] = item
+                except (ValueError, TypeError, AttributeError, KeyError) as error:
+                    raise unreadable from error
         changes = 0
         for keys, image in self._changes():
             changes += 1

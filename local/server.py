@@ -68,7 +68,7 @@ def _shown(folder: Path) -> str:
 
 def _start_emulation() -> EmulatedAws:
     from local.moto_patches import UnsupportedMotoError
-    from local.persistence import DataFolderBusyError, fresh_start
+    from local.persistence import DataFolderBusyError, UnreadableSnapshotError, fresh_start
     from local.stack import EmulatedAws, data_folder
 
     local = EmulatedAws(data=data_folder(), fresh=fresh_start())
@@ -86,7 +86,7 @@ def _start_emulation() -> EmulatedAws:
             f"Another `make run` keeps its data in {_shown(Path(str(error)))}: stop it, or set "
             "EMULATOR_DATA_DIR to another folder."
         ) from None
-    except (UnsupportedMotoError, ValueError) as error:
+    except (UnsupportedMotoError, UnreadableSnapshotError) as error:
         local.stop()
         raise StartupError(str(error)) from None
     return local

@@ -51,8 +51,8 @@ class EmulatedAws:
         return self._data
 
     def start(self) -> None:
-        """Raises ``OSError`` (endpoint port taken), ``DataFolderBusyError`` or ``ValueError``
-        (an unreadable snapshot); call ``stop`` afterwards either way."""
+        """Raises ``OSError`` (endpoint port taken), ``DataFolderBusyError`` or
+        ``UnreadableSnapshotError``; call ``stop`` afterwards either way."""
         from moto import mock_aws
 
         from local.emulator import create_resources, use_fake_credentials

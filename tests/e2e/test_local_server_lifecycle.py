@@ -150,25 +150,43 @@ def test_a_killed_server_keeps_what_reached_its_change_log(tmp_path: Path) -> No
     assert "the last run did not stop cleanly" in log_path.read_text()
 
 
-def test_a_busy_port_is_one_clear_line_and_a_failed_exit() -> None:
-    env = {**os.environ, "HOST": "127.0.0.1", "EMULATOR_PORT": str(free_port())}
-    with socket.create_server(("127.0.0.1", 0)) as taken:
-        env["PORT"] = str(taken.getsockname()[1])
-        finished = subprocess.run(
-            [sys.executable, "-m", "local.server"],
-            cwd=PROJECT_ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
-
+def server_that_cannot_start(**settings: str) -> tuple[int, list[str]]:
+    """Run `make run`'s server expecting it to refuse to start; its exit code and output."""
+    env = {**os.environ, "HOST": "127.0.0.1", "EMULATOR_PORT": str(free_port()), **settings}
+    env.pop("FRESH", None)
+    finished = subprocess.run(
+        [sys.executable, "-m", "local.server"],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     output = [line for line in (finished.stdout + finished.stderr).splitlines() if line.strip()]
-    assert finished.returncode == 1
+    return finished.returncode, output
+
+
+def test_a_busy_port_is_one_clear_line_and_a_failed_exit(tmp_path: Path) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = str(taken.getsockname()[1])
+        code, output = server_that_cannot_start(PORT=port, EMULATOR_DATA_DIR=str(tmp_path))
+
+    assert code == 1
     assert len(output) == 1, output
-    assert f"Cannot listen on 127.0.0.1:{env['PORT']}" in output[0]
+    assert f"Cannot listen on 127.0.0.1:{port}" in output[0]
     assert "set PORT" in output[0]
+
+
+def test_a_damaged_snapshot_is_one_clear_line_and_is_left_alone(tmp_path: Path) -> None:
+    (tmp_path / SNAPSHOT).write_text("not a snapshot\n")
+
+    code, output = server_that_cannot_start(PORT=str(free_port()), EMULATOR_DATA_DIR=str(tmp_path))
+
+    assert code == 1
+    assert len(output) == 1, output
+    assert "FRESH=1" in output[0]
+    assert (tmp_path / SNAPSHOT).read_text() == "not a snapshot\n"
 
 
 def test_text_logs_are_one_readable_line_per_request_and_thank_you(tmp_path: Path) -> None:

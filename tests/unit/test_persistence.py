@@ -7,7 +7,13 @@ from typing import Any
 
 import pytest
 
-from local.persistence import CHANGES, SNAPSHOT, DataFolderBusyError, EmulatorData
+from local.persistence import (
+    CHANGES,
+    SNAPSHOT,
+    DataFolderBusyError,
+    EmulatorData,
+    UnreadableSnapshotError,
+)
 
 KEYS = ("pk", "sk")
 
@@ -105,13 +111,16 @@ def test_a_folder_is_held_by_one_server_at_a_time(tmp_path: Path) -> None:
     EmulatorData(tmp_path, KEYS).claim()
 
 
-def test_a_snapshot_of_an_unknown_format_is_refused_not_overwritten(tmp_path: Path) -> None:
-    (tmp_path / SNAPSHOT).write_text('{"format": 99}\n')
+@pytest.mark.parametrize(
+    "content", ['{"format": 99}\n', '{"format": 1}\n{"pk": {"S": "DONOR#a"}, "sk"\n', "garbage\n"]
+)
+def test_an_unreadable_snapshot_is_refused_not_overwritten(tmp_path: Path, content: str) -> None:
+    (tmp_path / SNAPSHOT).write_text(content)
 
-    with pytest.raises(ValueError, match="FRESH=1"):
+    with pytest.raises(UnreadableSnapshotError, match="FRESH=1"):
         EmulatorData(tmp_path, KEYS).load()
 
-    assert (tmp_path / SNAPSHOT).read_text() == '{"format": 99}\n'
+    assert (tmp_path / SNAPSHOT).read_text() == content
 
 
 def test_discarding_empties_the_folder(tmp_path: Path) -> None:
