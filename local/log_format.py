@@ -54,6 +54,8 @@ _NOT_SHOWN: Final = frozenset(
         "sns_message_id",
     }
 )
+# How a CloudWatch embedded-metric-format document printed by Powertools begins.
+_EMF: Final = '{"_aws":'
 # The request log's fields, shown as "POST /graphql 200 12.3 ms".
 _REQUEST_FIELDS: Final = ("method", "route", "path", "status", "duration_ms")
 
@@ -62,7 +64,9 @@ class ReadableLogFormatter(LambdaPowertoolsFormatter):
     """Powertools' formatter with one short line of text in place of the JSON document."""
 
     def __init__(self) -> None:
-        super().__init__(datefmt="%H:%M:%S.%F", use_datetime_directive=True)
+        # Powertools' %F is milliseconds; its datetime-directive path adds them to the time
+        # a second time, so this stays on the time.strftime path.
+        super().__init__(datefmt="%H:%M:%S.%F")
 
     def serialize(self, log: LogRecord) -> str:
         fields: dict[str, Any] = dict(log)
@@ -129,9 +133,10 @@ class WholeLineWriter(io.TextIOBase):
     person nor a JSON reader can use.
     """
 
-    def __init__(self, stream: IO[str]) -> None:
+    def __init__(self, stream: IO[str], *, drop_metrics: bool = False) -> None:
         super().__init__()
         self._stream = stream
+        self._drop_metrics = drop_metrics
         self._lock = threading.Lock()
         self._pending = threading.local()
 
@@ -140,8 +145,13 @@ class WholeLineWriter(io.TextIOBase):
         complete, newline, rest = pending.rpartition("\n")
         self._pending.text = rest
         if newline:
+            lines = complete + newline
+            if self._drop_metrics:
+                lines = "".join(
+                    line for line in lines.splitlines(keepends=True) if not line.startswith(_EMF)
+                )
             with self._lock:
-                self._stream.write(complete + newline)
+                self._stream.write(lines)
                 self._stream.flush()
         return len(text)
 
@@ -161,7 +171,12 @@ class WholeLineWriter(io.TextIOBase):
 
 
 def write_whole_lines(logger: Any) -> None:
-    """Route stdout, and this Powertools logger's lines, through one ``WholeLineWriter``."""
-    writer = WholeLineWriter(sys.stdout)
+    """Route stdout, and this Powertools logger's lines, through one ``WholeLineWriter``.
+
+    With ``POWERTOOLS_METRICS_DISABLED`` (as `make run` sets it) metrics documents are
+    dropped: Powertools prints its cold-start metric whatever that setting says.
+    """
+    disabled = os.environ.get("POWERTOOLS_METRICS_DISABLED", "").strip().lower() == "true"
+    writer = WholeLineWriter(sys.stdout, drop_metrics=disabled)
     sys.stdout = writer
     logger.registered_handler.setStream(writer)
