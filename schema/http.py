@@ -3,8 +3,10 @@
 It follows the GraphQL over HTTP specification on top of what Strawberry's view does:
 
 - Only GET and POST: anything else is 405 with ``Allow``; a mutation over GET is 405 too.
-- POST bodies must be ``application/json`` (else 415) and at most ``MAX_BODY_BYTES``
-  (else 413, answered before the body is parsed); GET query strings the same (else 414).
+- Only ``GRAPHQL_PATH`` is served; any other path is 404.
+- POST bodies must be ``application/json`` (else 415) in UTF-8 without a byte order mark
+  (else 400) and at most ``MAX_BODY_BYTES`` (else 413, answered before the body is parsed);
+  GET query strings the same (else 414).
 - The response media type is negotiated from ``Accept``: ``application/json`` (the
   default, and what ``*/*`` gets) answers 200 for every well-formed request, while
   ``application/graphql-response+json`` gets the spec's status codes (400 for a document
@@ -14,6 +16,8 @@ It follows the GraphQL over HTTP specification on top of what Strawberry's view 
   stack trace or a bare 500.
 - Every response is ``Cache-Control: no-store``: answers depend on who asked, so no
   browser or shared cache in front may keep one.
+- Every response carries ``X-Request-Id``: the same id as ``extensions.requestId`` and the
+  log lines (``request_id_of``).
 - A document can arrive as text, as an automatic-persisted-query hash or as a trusted
   document's id (``schema.documents``): each is resolved to its text before execution, so
   all three meet the same limits; a query may come by hash over GET, a mutation only by POST.
@@ -25,13 +29,15 @@ It follows the GraphQL over HTTP specification on top of what Strawberry's view 
 from __future__ import annotations
 
 import dataclasses
+import json
+import re
 import uuid
 from collections.abc import Sequence
 from typing import Any, Final
 
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from graphql import GraphQLError
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.types import Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
@@ -43,6 +49,7 @@ from strawberry.schema.base import BaseSchema
 from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 
+from donations.constants import GRAPHQL_PATH
 from donations.domain.ledger import DonationLedger
 from donations.observability import logger
 from donations.settings import Authorization
@@ -80,17 +87,32 @@ def is_usable_request_id(value: str) -> bool:
     return 0 < len(value) <= 128 and value.isascii() and value.isprintable()
 
 
-def request_id_of(request: Request | WebSocket) -> str:
-    """The API Gateway request id under Lambda, else the caller's X-Request-Id, else a new one."""
-    event: dict[str, Any] | None = request.scope.get("aws.event")
-    if event:
-        gateway_id = event.get("requestContext", {}).get("requestId")
-        if gateway_id:
-            return str(gateway_id)
-    header = request.headers.get("x-request-id", "")
-    if is_usable_request_id(header):
-        return header
-    return str(uuid.uuid4())
+def request_id_of(connection: HTTPConnection) -> str:
+    """The request's one id: API Gateway's under Lambda, else a usable X-Request-Id, else new.
+
+    Decided once and kept in the request's scope, so everything that asks (the local request
+    log, the response header, ``extensions.requestId``, the resolvers' log lines) gets the
+    same id, even when the caller's own header was refused and a new id was made up.
+    """
+    decided: str | None = getattr(connection.state, "request_id", None)
+    if decided is not None:
+        return decided
+    event: dict[str, Any] | None = connection.scope.get("aws.event")
+    gateway_id = (event or {}).get("requestContext", {}).get("requestId")
+    header = connection.headers.get("x-request-id", "")
+    if gateway_id:
+        decided = str(gateway_id)
+    elif is_usable_request_id(header):
+        decided = header
+    else:
+        decided = str(uuid.uuid4())
+    connection.state.request_id = decided
+    return decided
+
+
+# RFC 9110 §12.4.2: a weight is 0 to 1 with at most three decimals. Anything else (q=-1,
+# q=2, q=nan) makes that media range unacceptable rather than preferred.
+_QVALUE: Final = re.compile(r"0(\.[0-9]{0,3})?|1(\.0{0,3})?")
 
 
 def negotiate(accept: str) -> str | None:
@@ -109,10 +131,7 @@ def negotiate(accept: str) -> str | None:
         for parameter in parameters:
             name, _, value = parameter.partition("=")
             if name.strip() == "q":
-                try:
-                    q = float(value)
-                except ValueError:
-                    q = 0.0
+                q = float(value) if _QVALUE.fullmatch(value.strip()) else 0.0
         # The most specific range wins (RFC 9110 §12.5.1), so keep the first seen per range.
         quality.setdefault(media_type, q)
 
@@ -190,7 +209,9 @@ async def _read_json_body(request: Request, receive: Receive) -> bytes:
     while more:
         message = await receive()
         if message["type"] != "http.request":
-            break
+            # The client went away (or the server cut a slow upload) mid-body: what arrived
+            # is not the request it meant, so nothing of it is executed.
+            raise Refusal(400, "The request body did not arrive in full.")
         chunks.append(message.get("body", b""))
         size += len(chunks[-1])
         if size > MAX_BODY_BYTES:
@@ -259,9 +280,12 @@ class DonationsGraphQL(GraphQL[RequestContext, None]):
             logger.error("http server error", extra={"request_id": request_id, **describe(error)})
             response = error_response(500, INTERNAL_ERROR_MESSAGE, request_id)
         response.headers["cache-control"] = "no-store"
+        response.headers["x-request-id"] = request_id
         await response(scope, receive, send)
 
     async def _respond(self, request: Request, receive: Receive) -> Response:
+        if request.scope["path"] != GRAPHQL_PATH:
+            raise Refusal(404, f"Not found: this API answers on {GRAPHQL_PATH} only.")
         if request.method not in ("GET", "POST"):
             raise Refusal(405, "Use POST, or GET for queries.", allow=ALLOWED_METHODS)
         adapter = self.request_adapter_class(request)
@@ -326,6 +350,18 @@ class DonationsGraphQL(GraphQL[RequestContext, None]):
         if refusal.code != PERSISTED_QUERY_NOT_FOUND:  # that one is the protocol's first step
             self.schema.process_errors([error])
         return ExecutionResult(data=None, errors=[error])
+
+    def decode_json(self, data: str | bytes) -> object:
+        # json.loads would guess UTF-16 or UTF-32 from the bytes and skip nothing: decode
+        # strictly as the one documented encoding instead, so anything else is a 400.
+        if isinstance(data, bytes):
+            try:
+                data = data.decode("utf-8")
+            except UnicodeDecodeError:
+                raise HTTPException(400, "The request body is not valid UTF-8.") from None
+        if data.startswith("\ufeff"):
+            raise HTTPException(400, "Send the request body without a byte order mark.")
+        return json.loads(data)
 
     def parse_json(self, data: str | bytes) -> Any:
         try:

@@ -27,14 +27,15 @@ API_TIMEOUT = Duration.seconds(10)
 INTEGRATION_TIMEOUT = Duration.seconds(12)
 
 # One JSON object per request: what an on-call engineer filters on in Logs Insights. No
-# query string, body or user agent: those may carry donor data.
+# query string, body, user agent or raw path: those may carry donor data (a request for
+# /<donor-id> has no route, and its path would be logged as typed); routeKey says what
+# was matched, "-" for nothing.
 ACCESS_LOG_FIELDS: dict[str, str] = {
     "requestId": "$context.requestId",
     "ip": "$context.identity.sourceIp",
     "requestTime": "$context.requestTime",
     "httpMethod": "$context.httpMethod",
     "routeKey": "$context.routeKey",
-    "path": "$context.path",
     "status": "$context.status",
     "protocol": "$context.protocol",
     "responseLength": "$context.responseLength",

@@ -128,3 +128,40 @@ def test_every_log_line_is_json_with_a_correlation_id(server: LocalServer) -> No
         time.sleep(0.1)
     assert lines
     assert all("level" in line and "timestamp" in line for line in lines)
+
+
+def test_http_lines_carry_no_fields_of_the_stream_consumers_invocations(
+    client: Any, server: LocalServer
+) -> None:
+    # Given the stream pump has run the thank-you handler, whose Powertools decorator adds
+    # the invocation's fields to the process-wide log keys
+    donor = f"http-{uuid.uuid4().hex[:12]}"
+    donate(client, donor)
+    donate(client, donor)
+    assert server.wait_for_log("thank-you sent")
+    invocation_line = next(
+        line for line in server.log_lines() if line.get("message") == "thank-you sent"
+    )
+    assert "function_request_id" in invocation_line
+
+    # When an HTTP request is served afterwards
+    httpx.post(
+        server.graphql_url,
+        json={"query": '{ donationCount(donorId: "after-pump") }'},
+        headers={"x-request-id": "after-pump-1"},
+    )
+
+    # Then its lines carry the request's fields only
+    deadline = time.monotonic() + 10
+    while not (
+        lines := [x for x in server.log_lines() if x.get("correlation_id") == "after-pump-1"]
+    ):
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    for line in lines:
+        assert not {"function_request_id", "function_arn", "cold_start", "function_name"} & set(
+            line
+        )
+    [request_line] = [line for line in lines if line["message"] == "http request"]
+    assert request_line["route"] == "/graphql"
+    assert "path" not in request_line

@@ -85,7 +85,7 @@ def test_access_logs_are_json_with_the_request_id_status_and_latency(
 def test_access_logs_carry_no_request_content(every_stage: Synthesis) -> None:
     _, stage = every_stage.only("AWS::ApiGatewayV2::Stage")
     log_format = stage["Properties"]["AccessLogSettings"]["Format"]
-    for leak in ("requestBody", "querystring", "userAgent", "$input"):
+    for leak in ("requestBody", "querystring", "userAgent", "$input", "$context.path"):
         assert leak not in log_format
 
 

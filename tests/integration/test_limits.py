@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import json
-import socket
-import threading
 from collections.abc import Iterator
-from typing import Any
 
 import boto3
 import graphql
@@ -249,33 +246,6 @@ def test_batched_requests_are_refused_and_execute_nothing() -> None:
 
 
 # --- the same cap under uvicorn (make run), where a body may arrive in chunks ---------------
-
-
-@pytest.fixture
-def local_url(aws: Any) -> Iterator[str]:
-    """The ASGI app served by a real uvicorn on 127.0.0.1, against the emulated table."""
-    import uvicorn
-
-    from local.app import build_asgi_app
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    config = uvicorn.Config(
-        build_asgi_app(aws.services), host="127.0.0.1", port=port, log_config=None, lifespan="off"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        while not server.started:
-            if not thread.is_alive():
-                raise RuntimeError("uvicorn did not start")
-            threading.Event().wait(0.02)
-        yield f"http://127.0.0.1:{port}/graphql"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 def test_uvicorn_refuses_a_chunked_body_over_the_cap_without_a_declared_length(
