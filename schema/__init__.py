@@ -10,18 +10,13 @@ from typing import Any, Final
 import dateutil.parser  # type: ignore[import-untyped]  # Strawberry's own DateTime parser
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import (
-    AddValidationRules,
-    MaxTokensLimiter,
-    ParserCache,
-    ValidationCache,
-)
+from strawberry.extensions import AddValidationRules, MaxTokensLimiter, ValidationCache
 from strawberry.schema.config import StrawberryConfig
 from strawberry.schema.types.base_scalars import DateTimeDefinition, wrap_parser
 from strawberry.types import ExecutionContext
 
 from schema.errors import EXCEPTION_HANDLERS, CodedErrors, log_errors
-from schema.limits import CACHE_SIZE, MAX_TOKENS, OperationLimits
+from schema.limits import CACHE_SIZE, MAX_TOKENS, DocumentLimits
 from schema.types import Mutation, Query
 
 # Strawberry's DateTime appends dateutil's own error text ("invalid literal for int() with
@@ -32,9 +27,6 @@ _DATETIME: Final = dataclasses.replace(
         dateutil.parser.isoparse, "DateTime", (ValueError, OverflowError), include_error=False
     ),
 )
-
-# Built once: a new rule class per request would change ValidationCache's key every time.
-_LIMIT_RULES: Final = (OperationLimits,)
 
 
 class DonationsSchema(strawberry.Schema):
@@ -50,16 +42,17 @@ def build_schema(*, introspection: bool = True) -> DonationsSchema:
     """The schema with its limits, caches and error handling; build it once per container."""
     from graphql.validation import NoSchemaIntrospectionCustomRule
 
-    rules: list[Any] = [*_LIMIT_RULES]
-    if not introspection:
-        rules.append(NoSchemaIntrospectionCustomRule)
+    # In this order: MaxTokensLimiter sets the parser's token limit, DocumentLimits parses,
+    # measures and refuses before ValidationCache validates (hooks run in list order).
     extensions: list[Any] = [
         functools.partial(MaxTokensLimiter, max_token_count=MAX_TOKENS),
-        functools.partial(ParserCache, maxsize=CACHE_SIZE),
+        DocumentLimits,
         functools.partial(ValidationCache, maxsize=CACHE_SIZE),
-        functools.partial(AddValidationRules, rules),
         CodedErrors,
     ]
+    if not introspection:
+        # The rule class is built once: ValidationCache's key includes the rules.
+        extensions.append(functools.partial(AddValidationRules, [NoSchemaIntrospectionCustomRule]))
     return DonationsSchema(
         query=Query,
         mutation=Mutation,

@@ -176,7 +176,13 @@ def test_the_request_log_names_the_route_never_the_path(
     httpx.get(f"{base_url}/donor-secret-42?token=abc")
     httpx.post(local_url, json={"query": "{ __typename }"})
 
-    lines = [record.__dict__ for record in caplog.records if record.getMessage() == "http request"]
+    def request_lines() -> list[dict[str, Any]]:
+        return [r.__dict__ for r in caplog.records if r.getMessage() == "http request"]
+
+    # Each line is written once its response has gone out.
+    deadline = time.monotonic() + 5
+    while len(lines := request_lines()) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert [(line["route"], line["status"]) for line in lines] == [
         ("unmatched", 404),
         ("/graphql", 200),
@@ -257,3 +263,186 @@ def test_the_lambda_handler_reads_the_gateway_request_id_for_a_404(aws: Emulated
     assert reply.status == 404
     assert reply.headers["x-request-id"] == GATEWAY_REQUEST_ID
     assert reply.body["errors"][0]["extensions"]["requestId"] == GATEWAY_REQUEST_ID
+
+
+# --- 2. no accepted document costs much ---------------------------------------------------------
+
+
+def graphql_body(query: str, **fields: Any) -> bytes:
+    return json.dumps({"query": query, **fields}).encode()
+
+
+@pytest.fixture
+def overlap_comparisons(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Counts the selection sets graphql-core's quadratic overlapping-fields rule looks at."""
+    from graphql.validation.rules.overlapping_fields_can_be_merged import (
+        OverlappingFieldsCanBeMergedRule,
+    )
+
+    seen: list[int] = []
+    original = OverlappingFieldsCanBeMergedRule.enter_selection_set
+
+    def counting(rule: Any, node: Any, *args: Any) -> Any:
+        seen.append(len(node.selections))
+        return original(rule, node, *args)
+
+    monkeypatch.setattr(OverlappingFieldsCanBeMergedRule, "enter_selection_set", counting)
+    return seen
+
+
+def same_named_fields(count: int, field: str = "recordDonation") -> str:
+    """The issue's document: one response name, different arguments, `count` times."""
+    return (
+        "mutation {"
+        + " ".join(
+            f'{field}(input: {{donorId: "d{i}", amount: "1"}}) {{ __typename }}'
+            for i in range(count)
+        )
+        + "}"
+    )
+
+
+def test_the_issues_document_is_refused_by_the_parser(
+    send: Send, overlap_comparisons: list[int]
+) -> None:
+    reply = send(graphql_body(same_named_fields(330)))
+
+    assert reply.codes == ["GRAPHQL_PARSE_FAILED"]  # over MAX_TOKENS
+    assert overlap_comparisons == []
+    assert table_items() == 0
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        same_named_fields(50),
+        "{" + " ".join(f'donationCount(donorId: "d{i}")' for i in range(150)) + "}",
+    ],
+    ids=["mutations", "queries"],
+)
+def test_same_named_fields_within_the_token_limit_are_refused_before_validation(
+    send: Send, overlap_comparisons: list[int], document: str
+) -> None:
+    reply = send(graphql_body(document))
+
+    assert reply.status == 200
+    assert reply.codes == ["QUERY_TOO_COMPLEX"]
+    assert overlap_comparisons == []  # the quadratic rule never ran
+    assert table_items() == 0
+
+
+def test_a_wide_selection_set_is_refused_at_one_field_over_the_limit(
+    send: Send, overlap_comparisons: list[int]
+) -> None:
+    from schema.limits import MAX_SELECTION_SET_FIELDS
+
+    accepted = send(graphql_body("{" + " __typename" * MAX_SELECTION_SET_FIELDS + "}"))
+    refused = send(graphql_body("{" + " __typename" * (MAX_SELECTION_SET_FIELDS + 1) + "}"))
+
+    assert accepted.body == {"data": {"__typename": "Query"}}
+    assert refused.codes == ["QUERY_TOO_COMPLEX"]
+    assert (
+        f"selects {MAX_SELECTION_SET_FIELDS + 1} fields in one selection set"
+        in (refused.body["errors"][0]["message"])
+    )
+
+
+def test_repeated_fields_are_merged_before_their_selection_sets_are_counted(
+    send: Send, overlap_comparisons: list[int]
+) -> None:
+    # Eight copies of one field, each with five subfields: every syntactic selection set is
+    # small, but graphql-core compares the 40 merged subfields pairwise.
+    inner = " ".join(f"a{i}: donationCount" for i in range(5))
+    document = "{" + f' donor(id: "d") {{ {inner} }}' * 8 + "}"
+    fragments = '{ donor(id: "d") { ...A ...B ...C ...D ...E } } ' + " ".join(
+        f"fragment {n} on Donor {{ {' '.join(['id'] * 7)} }}" for n in "ABCDE"
+    )
+
+    assert send(graphql_body(document)).codes == ["QUERY_TOO_COMPLEX"]
+    assert send(graphql_body(fragments)).codes == ["QUERY_TOO_COMPLEX"]
+    assert overlap_comparisons == []
+
+
+def test_a_page_with_every_field_is_served_but_two_are_over_the_cost_limit(send: Send) -> None:
+    page = (
+        'donor(id: "d") { donations(first: 100) { nodes { id donorId amount currency '
+        "donatedAt recordedAt } pageInfo { hasNextPage endCursor } } }"
+    )
+
+    one = send(graphql_body("{ " + page + " }"))
+    two = send(graphql_body("{ a: " + page + " b: " + page + " }"))
+
+    assert one.status == 200
+    assert "errors" not in one.body
+    assert two.codes == ["QUERY_TOO_COMPLEX"]
+    assert "would cost" in two.body["errors"][0]["message"]
+
+
+def test_a_page_size_in_a_variable_is_costed_at_its_worst(send: Send) -> None:
+    page = "donations(first: $first) { nodes { id donorId amount currency donatedAt } }"
+    query = 'query($first: Int) { a: donor(id: "a") { PAGE } b: donor(id: "b") { PAGE } }'
+    defaulted = query.replace("$first: Int", "$first: Int = 5")
+
+    assert send(graphql_body(query.replace("PAGE", page))).codes == ["QUERY_TOO_COMPLEX"]
+    assert send(graphql_body(defaulted.replace("PAGE", page))).status == 200
+
+
+def test_too_many_directives_are_refused(send: Send) -> None:
+    from schema.limits import MAX_DIRECTIVES
+
+    def with_directives(count: int) -> bytes:
+        fields = " ".join(f"a{i}: __typename @include(if: true)" for i in range(count))
+        return graphql_body("{ " + fields + " }")
+
+    assert "errors" not in send(with_directives(MAX_DIRECTIVES)).body
+    assert send(with_directives(MAX_DIRECTIVES + 1)).codes == ["QUERY_TOO_COMPLEX"]
+
+
+def test_the_largest_documents_we_serve_are_within_the_limits(send: Send) -> None:
+    import graphql
+
+    from tests.support.api import RECORD_DONATION
+
+    introspection = graphql.get_introspection_query(
+        descriptions=True,
+        specified_by_url=True,
+        directive_is_repeatable=True,
+        schema_description=True,
+        input_value_deprecation=True,
+    )
+
+    served = send(graphql_body(introspection))
+    recorded = send(graphql_body(RECORD_DONATION, variables=DONATION))
+
+    assert "errors" not in served.body
+    assert served.body["data"]["__schema"]["queryType"]["name"] == "Query"
+    assert recorded.body["data"]["recordDonation"]["__typename"] == "RecordDonationSuccess"
+
+
+# --- 3. several operations and no operationName --------------------------------------------------
+
+TWO_OPERATIONS = (
+    'mutation Give { recordDonation(input: {donorId: "donor-hostile", amount: "5"}) '
+    '{ __typename } } query Count { donationCount(donorId: "donor-hostile") }'
+)
+
+
+@pytest.mark.parametrize("accept", ["application/json", "application/graphql-response+json"])
+def test_two_operations_without_an_operation_name_execute_neither(send: Send, accept: str) -> None:
+    reply = send(graphql_body(TWO_OPERATIONS), accept=accept)
+
+    assert reply.status == (200 if accept == "application/json" else 400)
+    assert reply.codes == ["OPERATION_RESOLUTION_FAILURE"]
+    assert reply.body["errors"][0]["message"] == (
+        "Must provide operation name if query contains multiple operations."
+    )
+    assert reply.body.get("data") is None
+    assert table_items() == 0
+
+
+def test_two_operations_with_an_operation_name_execute_the_named_one(send: Send) -> None:
+    count = send(graphql_body(TWO_OPERATIONS, operationName="Count"))
+    give = send(graphql_body(TWO_OPERATIONS, operationName="Give"))
+
+    assert count.body == {"data": {"donationCount": 0}}
+    assert give.body == {"data": {"recordDonation": {"__typename": "RecordDonationSuccess"}}}
