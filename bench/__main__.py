@@ -1,4 +1,4 @@
-"""`make bench`: prints the four figures, writes them to bench/results/latest.json and
+"""`make bench`: prints the five figures, writes them to bench/results/latest.json and
 compares them with the previous run.
 
     uv run --frozen python -m bench            # the full run (about two minutes)
@@ -23,7 +23,7 @@ from bench.stats import spread
 RESULTS = Path(__file__).resolve().parent / "results"
 LATEST = RESULTS / "latest.json"
 PREVIOUS = RESULTS / "previous.json"
-SECTIONS = ("warm", "cold_start", "round_trips", "asset")
+SECTIONS = ("warm", "cold_start", "round_trips", "asset", "worst_case")
 # Raised whenever what a figure means changes, so a run is never compared with a different
 # measurement. 2: Lambda mode, canned AWS, references with botocore's defaults (issue 13).
 METHOD = 2
@@ -135,6 +135,30 @@ def print_asset(asset: dict[str, Any]) -> None:
     print(f"   largest (MB zipped): {largest}")
 
 
+def print_worst_case(worst_case: dict[str, Any]) -> None:
+    worst = worst_case["worst"]
+    ok = worst["ratio"]["median"] <= worst_case["goal"]
+    print(
+        "\n5. Worst case: the costliest document found within the limits "
+        f"({worst_case['accepted']} of {worst_case['candidates']} shapes accepted, "
+        f"{worst_case['search_examples']} searched), CPU through the handler with fresh text"
+        '\n   each time, against a plain { donationCount(donorId: "d") } sent as clients do'
+    )
+    print(f"   worst     {worst['family']}: {worst['shape']}")
+    print(
+        f"             {spread(worst['cpu_ms'], ' ms')}; ratio {spread(worst['ratio'])} "
+        f"(goal ≤ {worst_case['goal']:.0f})  {_verdict(ok)}"
+    )
+    print(
+        f"   plain     {spread(worst_case['plain_ms'], ' ms')}; with fresh text "
+        f"{worst_case['plain_fresh_text_ms']['median']} ms"
+    )
+    families = ", ".join(
+        f"{family} {figures['ratio']}" for family, figures in worst_case["worst_by_family"].items()
+    )
+    print(f"   worst of each family (screening, ratio): {families}")
+
+
 def _headline(results: dict[str, Any]) -> dict[str, float]:
     figures: dict[str, float] = {}
     warm = results.get("warm", {})
@@ -147,6 +171,8 @@ def _headline(results: dict[str, Any]) -> dict[str, float]:
         figures["cold-start ms"] = results["cold_start"]["handler_ms"]["median"]
     if "asset" in results:
         figures["asset MB zipped"] = round(results["asset"]["zipped_bytes"] / 1e6, 3)
+    if "worst_case" in results:
+        figures["worst-case ratio"] = results["worst_case"]["worst"]["ratio"]["median"]
     return figures
 
 
@@ -199,6 +225,12 @@ def main(argv: list[str] | None = None) -> int:
 
         results["asset"] = measure_asset()
         print_asset(results["asset"])
+    if "worst_case" in wanted:
+        from bench.worst_case import measure_worst_case
+
+        rounds, examples = (5, 60) if args.quick else (9, 200)
+        results["worst_case"] = measure_worst_case(rounds=rounds, examples=examples)
+        print_worst_case(results["worst_case"])
     results["meta"] = {
         "finished": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "commit": _git_commit(),

@@ -168,13 +168,23 @@ def describe(exception: BaseException) -> dict[str, Any]:
 
 
 def log_errors(errors: list[GraphQLError], request_id: str | None) -> None:
-    """Log errors without the query text, variables or messages (they may hold donor data)."""
-    for error in errors:
-        code = client_code(error)
+    """Log errors without the query text, variables or messages (they may hold donor data).
+
+    A request's client errors make one line: a document can carry a hundred validation
+    errors, and a line (and a metric) each would make logging the costliest part of it.
+    """
+    coded = [(error, client_code(error)) for error in errors]
+    client_codes = [code for _, code in coded if code is not None]
+    if client_codes:
+        logger.warning(
+            "graphql client error",
+            extra={"codes": sorted(set(client_codes)), "errors": len(client_codes)},
+        )
+        count("ClientErrors", len(client_codes))
+    for error, code in coded:
         if code is not None:
-            logger.warning("graphql client error", extra={"code": code})
-            count("ClientErrors")
-        elif isinstance(error.original_error, StoreUnavailableError):
+            continue
+        if isinstance(error.original_error, StoreUnavailableError):
             # Throttling or contention that outlasted the retries: an operational signal,
             # not a bug. The metric drives the alarm; the client is told to retry.
             logger.warning("storage unavailable", extra={"code": "SERVICE_UNAVAILABLE"})

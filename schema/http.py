@@ -59,10 +59,12 @@ from schema.documents import PERSISTED_QUERY_NOT_FOUND, DocumentRefused, Persist
 from schema.errors import INTERNAL_ERROR_MESSAGE, describe
 from schema.graphiql import UNPKG_ASSETS, PageAsset, donation_tabs, graphiql_page
 
-# The largest real request (recordDonation with every field and variables) is under 2 KB.
-# 64 KiB leaves room for hand-written queries while bounding JSON parsing long before
-# API Gateway's 10 MB or Lambda's 6 MB limits would.
-MAX_BODY_BYTES: Final = 64 * 1024
+# The largest real request (GraphiQL's introspection query, or recordDonation with every
+# field and variables) is under 2 KB, and a document is at most MAX_TOKENS (1,000) tokens.
+# 16 KiB leaves room for hand-written queries; more would only buy room for long strings
+# and comments, which the GraphQL lexer reads character by character (a 60 KiB string took
+# as much CPU as 12 plain requests).
+MAX_BODY_BYTES: Final = 16 * 1024
 
 JSON: Final = "application/json"
 GRAPHQL_RESPONSE_JSON: Final = "application/graphql-response+json"

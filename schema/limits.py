@@ -68,9 +68,10 @@ MAX_QUERY_DEPTH: Final = 8
 MAX_ALIASES: Final = 15
 # Static cost: every field resolved counts 1, a field that makes a DynamoDB request counts
 # STORAGE_READ more, and a list multiplies what is selected on its items by how many it
-# holds. A storage request costs the CPU of ~20 plain fields (botocore builds, signs and
-# parses it). 1,000 admits a full page of 100 donations with every field, plus the donor.
-STORAGE_READ: Final = 20
+# holds. A storage request costs the CPU of ~60 plain fields (botocore builds, signs and
+# parses it: about what a whole plain request costs). 1,000 admits 16 storage reads (15
+# aliased counts, say), or a page of 100 donations with every field and its donor.
+STORAGE_READ: Final = 60
 MAX_COST: Final = 1_000
 # Lists whose length isn't an argument are assumed to be this long (a donor's totals, one
 # per currency; a refusal's field errors, one per input field).
