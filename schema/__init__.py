@@ -15,6 +15,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.schema.types.base_scalars import DateTimeDefinition, wrap_parser
 from strawberry.types import ExecutionContext
 
+from schema.amount import AMOUNT, AmountText
 from schema.errors import EXCEPTION_HANDLERS, CodedErrors, log_errors
 from schema.limits import CACHE_SIZE, MAX_TOKENS, DocumentLimits
 from schema.types import Mutation, Query
@@ -59,5 +60,7 @@ def build_schema(*, introspection: bool = True) -> DonationsSchema:
         extensions=extensions,
         exception_handlers=EXCEPTION_HANDLERS,
         scalar_overrides={datetime: _DATETIME},
-        config=StrawberryConfig(disable_field_suggestions=not introspection),
+        config=StrawberryConfig(
+            disable_field_suggestions=not introspection, scalar_map={AmountText: AMOUNT}
+        ),
     )

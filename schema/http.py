@@ -55,6 +55,7 @@ from donations.observability import logger
 from donations.settings import Authorization
 from resolvers.access import Caller, caller_from_event
 from resolvers.context import RequestContext
+from schema.amount import JsonNumber
 from schema.documents import PERSISTED_QUERY_NOT_FOUND, DocumentRefused, PersistedDocuments
 from schema.errors import INTERNAL_ERROR_MESSAGE, describe
 from schema.graphiql import UNPKG_ASSETS, PageAsset, donation_tabs, graphiql_page
@@ -363,7 +364,8 @@ class DonationsGraphQL(GraphQL[RequestContext, None]):
                 raise HTTPException(400, "The request body is not valid UTF-8.") from None
         if data.startswith("\ufeff"):
             raise HTTPException(400, "Send the request body without a byte order mark.")
-        return json.loads(data)
+        # Numbers with a fraction keep their text, so an Amount is read as it was written.
+        return json.loads(data, parse_float=JsonNumber)
 
     def parse_json(self, data: str | bytes) -> Any:
         try:

@@ -21,6 +21,7 @@ from donations.domain.ledger import MAX_PAGE_SIZE
 from donations.domain.validation import DonationRequest
 from resolvers import donations as resolve
 from resolvers.context import RequestContext
+from schema.amount import AmountText
 
 Context = Info[RequestContext, None]
 
@@ -122,7 +123,7 @@ class RecordDonationInput:
     donor_id: strawberry.ID = strawberry.field(
         description="Your opaque id for the donor: 1-64 letters, digits, '.', '_', ':' or '-'."
     )
-    amount: Decimal = strawberry.field(
+    amount: AmountText = strawberry.field(
         description='In major units, e.g. "12.50"; more than 0 and at most 1,000,000, '
         "with no more decimals than the currency allows."
     )

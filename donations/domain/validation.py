@@ -18,6 +18,10 @@ from donations.domain.model import Money, NewDonation
 DONOR_ID_PATTERN: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
 DONOR_ID_MAX_LENGTH: Final = 64
 IDEMPOTENCY_KEY_PATTERN: Final = re.compile(r"[A-Za-z0-9._:-]{8,128}")
+# An amount is written with the ASCII digits and at most one point: no sign, exponent,
+# spaces, digit separators or other scripts' digits (Python's Decimal accepts all of those,
+# so "1_000", "١٢" and " +12 " used to pass). [0-9] is ASCII only; \d is not.
+AMOUNT_PATTERN: Final = re.compile(r"[0-9]+(\.[0-9]+)?")
 # A ceiling that no genuine single gift reaches, in major units of any currency, so a typo
 # or an abusive request cannot distort totals.
 MAX_AMOUNT: Final = Decimal(1_000_000)
@@ -32,7 +36,7 @@ class DonationRequest:
     """A donation as the client sent it, before any rule is applied."""
 
     donor_id: str
-    amount: Decimal
+    amount: str  # as written: the exact text of a string, or of a GraphQL or JSON number
     currency: str = DEFAULT_CURRENCY
     idempotency_key: str | None = None
     donated_at: datetime | None = None
@@ -54,16 +58,22 @@ def validate_donor_id(donor_id: str, field: str = "donorId") -> list[FieldError]
     ]
 
 
-def _validate_amount(amount: Decimal, currency: str) -> list[FieldError]:
-    if not amount.is_finite():
-        return [FieldError("amount", "NOT_A_NUMBER", "must be a finite decimal number")]
+def parse_amount(text: str) -> Decimal | None:
+    """The exact value of an amount written by ``AMOUNT_PATTERN``, or None if it isn't."""
+    return Decimal(text) if AMOUNT_PATTERN.fullmatch(text) else None
+
+
+def _validate_amount(amount: Decimal | None, currency: str) -> list[FieldError]:
+    if amount is None:
+        message = 'must be written with the digits 0-9 and at most one ".", such as "12.50"'
+        return [FieldError("amount", "NOT_A_NUMBER", message)]
     if amount <= 0:
         return [FieldError("amount", "NOT_POSITIVE", "must be greater than zero")]
     if amount > MAX_AMOUNT:
         return [FieldError("amount", "TOO_LARGE", f"must not exceed {MAX_AMOUNT:,}")]
     places = MINOR_UNITS.get(currency)
-    # Compare with the amount rounded to the currency's minor unit rather than normalising:
-    # normalize() underflows to 0 for something like 1E-1000027, which would then pass.
+    # Compare with the amount rounded to the currency's minor unit: trailing zeros are fine
+    # ("7.000" is 7.00), any other digit is a fraction of the minor unit.
     if places is not None and amount.quantize(Decimal(1).scaleb(-places), ROUND_DOWN) != amount:
         return [
             FieldError(
@@ -123,22 +133,23 @@ def fingerprint(donor_id: str, amount: Money, donated_at: datetime | None) -> st
 
 def validate_donation(request: DonationRequest, now: datetime) -> NewDonation:
     """Apply every rule and return the donation to store, or raise with all the problems."""
+    amount = parse_amount(request.amount)
     errors = [
         *validate_donor_id(request.donor_id),
         *_validate_currency(request.currency),
-        *_validate_amount(request.amount, request.currency),
+        *_validate_amount(amount, request.currency),
         *_validate_donated_at(request.donated_at, now),
         *_validate_idempotency_key(request.idempotency_key),
     ]
-    if errors:
+    if errors or amount is None:  # no amount comes with its NOT_A_NUMBER error
         raise InvalidInputError(errors)
     places = MINOR_UNITS[request.currency]
-    amount = Money(int(request.amount.scaleb(places)), request.currency)
+    money = Money(int(amount.scaleb(places)), request.currency)
     donated_at = (request.donated_at or now).astimezone(UTC)
     return NewDonation(
         donor_id=request.donor_id,
-        amount=amount,
+        amount=money,
         donated_at=donated_at,
         idempotency_key=request.idempotency_key,
-        fingerprint=fingerprint(request.donor_id, amount, request.donated_at),
+        fingerprint=fingerprint(request.donor_id, money, request.donated_at),
     )

@@ -73,7 +73,7 @@ def test_reused_key_with_a_different_payload_is_a_typed_error() -> None:
         ({"donorId": "bad id"}, "donorId", "FORMAT"),
         ({"donorId": "x" * 65}, "donorId", "LENGTH"),
         ({"amount": "0"}, "amount", "NOT_POSITIVE"),
-        ({"amount": "-3"}, "amount", "NOT_POSITIVE"),
+        ({"amount": "-3"}, "amount", "NOT_A_NUMBER"),
         ({"amount": "1000000.01"}, "amount", "TOO_LARGE"),
         ({"amount": "NaN"}, "amount", "NOT_A_NUMBER"),
         ({"amount": "1.234"}, "amount", "TOO_MANY_DECIMALS"),
@@ -101,8 +101,24 @@ def test_each_validation_rule_is_a_precise_client_error_and_writes_nothing(
     assert table_items() == []
 
 
-@pytest.mark.parametrize("amount", ["ten pounds", "", "1e", True, None, {"pence": 5}], ids=repr)
-def test_amount_that_is_not_a_decimal_is_a_graphql_client_error(amount: object) -> None:
+@pytest.mark.parametrize("amount", ["ten pounds", "", "1e"], ids=repr)
+def test_a_string_amount_that_is_not_a_number_is_a_typed_refusal(amount: str) -> None:
+    response = graphql(
+        "mutation($input: RecordDonationInput!) { recordDonation(input: $input) {"
+        " ... on InvalidDonation { errors { field code } } } }",
+        {"input": {"donorId": "donor-1", "amount": amount}},
+    )
+
+    assert response.data["recordDonation"]["errors"] == [
+        {"field": "amount", "code": "NOT_A_NUMBER"}
+    ]
+    assert table_items() == []
+
+
+@pytest.mark.parametrize("amount", [True, None, {"pence": 5}, ["5"]], ids=repr)
+def test_amount_that_is_neither_a_string_nor_a_number_is_a_graphql_client_error(
+    amount: object,
+) -> None:
     response = graphql(
         "mutation($input: RecordDonationInput!) { recordDonation(input: $input) { __typename } }",
         {"input": {"donorId": "donor-1", "amount": amount}},

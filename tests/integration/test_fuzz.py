@@ -1,12 +1,15 @@
 """Property-based fuzzing of the API through the real Lambda handler (hypothesis-graphql).
 
-Three kinds of input, generated for this schema:
+Four kinds of input, generated for this schema:
 
 - valid documents (every query and mutation hypothesis-graphql can build from the SDL),
 - invalid documents (hypothesis-graphql's one-violation documents, and valid documents with
   a few characters broken), checked as invalid by graphql-core against the SDL,
 - variable sets for the three operations a client sends, valid or not by graphql-core's own
-  coercion rules.
+  coercion rules,
+- amounts, written inside the grammar and far outside it, sent as a JSON string, a JSON
+  number, a GraphQL string literal and a GraphQL number literal, each checked against the
+  README's rule restated here as an oracle: recorded exactly, or refused with its code.
 
 For every request: no 5xx, no INTERNAL_SERVER_ERROR, nothing internal in the response (no
 traceback, file path or exception class name), no invalid input executed, and no write from a
@@ -26,7 +29,7 @@ import string
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
 import boto3
@@ -76,10 +79,19 @@ DECIMALS = st.one_of(
     st.decimals(min_value=Decimal("0.01"), max_value=Decimal(1_000_000), places=2),
     st.decimals(allow_nan=False, allow_infinity=False),
 ).map(lambda amount: graphql.StringValueNode(value=str(amount)))
+AMOUNT_LITERALS = st.one_of(
+    DECIMALS,
+    st.decimals(min_value=Decimal("0.01"), max_value=Decimal(1_000_000), places=2).map(
+        lambda amount: graphql.FloatValueNode(value=str(amount))
+    ),
+    st.integers(min_value=-5, max_value=2_000_000).map(
+        lambda amount: graphql.IntValueNode(value=str(amount))
+    ),
+)
 DATETIMES = st.datetimes(
     min_value=datetime(1990, 1, 1), max_value=datetime(2030, 1, 1), timezones=st.just(UTC)
 ).map(lambda moment: graphql.StringValueNode(value=moment.isoformat()))
-CUSTOM_SCALARS = {"Decimal": DECIMALS, "DateTime": DATETIMES}
+CUSTOM_SCALARS = {"Decimal": DECIMALS, "Amount": AMOUNT_LITERALS, "DateTime": DATETIMES}
 
 
 def documents(mode: hypothesis_graphql.Mode) -> st.SearchStrategy[str]:
@@ -120,10 +132,13 @@ def item_count() -> int:
     return int(table.scan(TableName="donations-test", Select="COUNT")["Count"])
 
 
-def send(body: dict[str, Any]) -> tuple[ApiResponse, int]:
-    """POST the body through the handler; the response and how many items it wrote."""
+def send(body: dict[str, Any], *, raw: str | None = None) -> tuple[ApiResponse, int]:
+    """POST the body (or its `raw` JSON text) through the handler; the response and how many
+    items it wrote."""
     before = item_count()
     event = graphql_event(body["query"], body.get("variables"))
+    if raw is not None:
+        event["body"] = raw
     response = invoke(event)
     TALLY["requests"] += 1
     written = item_count() - before
@@ -175,7 +190,9 @@ def report() -> Iterator[None]:
         f"{TALLY['valid variable sets']} valid and {TALLY['invalid variable sets']} invalid "
         f"variable sets; {TALLY['requests']} requests, 0 server errors, 0 leaks, "
         f"0 invalid inputs executed, 0 writes from {TALLY['refused']} refused requests "
-        f"({TALLY['recorded']} donations recorded by valid mutations)"
+        f"({TALLY['recorded']} donations recorded by valid mutations); amounts: "
+        f"{TALLY['amounts recorded']} recorded exactly, {TALLY['amounts refused']} refused "
+        "with the oracle's code"
     )
 
 
@@ -317,3 +334,70 @@ def test_variable_sets_are_coerced_or_refused_and_refusals_write_nothing(
     elif document is RECORD_DONATION and not payload["data"]["recordDonation"]["replayed"]:
         TALLY["recorded"] += 1
         assert written >= 1  # the donation (and its donor, and the idempotency marker)
+
+
+# --- amounts ------------------------------------------------------------------------------------
+
+# The README's rule, restated independently of the server's code.
+AMOUNT_GRAMMAR = re.compile(r"[0-9]+(\.[0-9]+)?", re.ASCII)
+JSON_NUMBER = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?")
+AMOUNT_TEXTS = st.one_of(
+    st.from_regex(r"[0-9]{1,8}(\.[0-9]{1,22})?", fullmatch=True),
+    st.text(alphabet="0123456789.,_+-eExX \t\n\u0661\u0662\u06f3\uff11\uff12\u00bd", max_size=16),
+    st.text(max_size=12),
+)
+AMOUNT_QUERY = (
+    'mutation { recordDonation(input: {donorId: "donor-amount", amount: LITERAL}) '
+    "{ ... on RecordDonationSuccess { donation { amount } } "
+    "... on InvalidDonation { errors { field code } } } }"
+)
+
+
+def expected_amount(text: str) -> str:
+    """What the README promises for an amount in GBP: the amount recorded, or the code."""
+    if not AMOUNT_GRAMMAR.fullmatch(text):
+        return "NOT_A_NUMBER"
+    value = Decimal(text)
+    if value == 0:
+        return "NOT_POSITIVE"
+    if value > 1_000_000:
+        return "TOO_LARGE"
+    pence = value.quantize(Decimal("0.01"), ROUND_DOWN)
+    return "TOO_MANY_DECIMALS" if pence != value else str(pence)
+
+
+@FUZZ_SETTINGS
+@given(
+    text=AMOUNT_TEXTS,
+    form=st.sampled_from(["json string", "json number", "string literal", "number literal"]),
+)
+def test_amounts_round_trip_exactly_or_are_refused_with_their_code_and_write_nothing(
+    fuzzing: None, text: str, form: str
+) -> None:
+    expected = expected_amount(text)
+    if form.endswith("number"):
+        # Only a number as JSON or GraphQL writes it (their grammars agree on this).
+        assume(JSON_NUMBER.fullmatch(text))
+        if form == "json number" and not any(mark in text for mark in ".eE"):
+            # A JSON integer is read by value ("-0" is 0), a GraphQL one by its text.
+            expected = expected_amount(str(int(text)))
+    input_text = text if form == "json number" else json.dumps(text)
+    if form.endswith("literal"):
+        body = {"query": AMOUNT_QUERY.replace("LITERAL", input_text)}
+        response, written = send(body)
+    else:
+        query = AMOUNT_QUERY.replace("mutation {", "mutation($amount: Amount!) {").replace(
+            "LITERAL", "$amount"
+        )
+        raw = f'{{"query": {json.dumps(query)}, "variables": {{"amount": {input_text}}}}}'
+        response, written = send({"query": query}, raw=raw)
+
+    result = response.json["data"]["recordDonation"]
+    if expected[0].isdigit():
+        assert result == {"donation": {"amount": expected}}, (text, form, response.body)
+        assert written >= 1
+        TALLY["amounts recorded"] += 1
+    else:
+        assert result == {"errors": [{"field": "amount", "code": expected}]}, (text, form)
+        assert written == 0
+        TALLY["amounts refused"] += 1

@@ -449,3 +449,109 @@ def test_two_operations_with_an_operation_name_execute_the_named_one(send: Send)
 
     assert count.body == {"data": {"donationCount": 0}}
     assert give.body == {"data": {"recordDonation": {"__typename": "RecordDonationSuccess"}}}
+
+
+# --- 4. amounts are read strictly ---------------------------------------------------------------
+
+RECORD_AMOUNT = (
+    "mutation($input: RecordDonationInput!) { recordDonation(input: $input) { __typename "
+    "... on RecordDonationSuccess { donation { amount } } "
+    "... on InvalidDonation { errors { field code } } } }"
+)
+
+
+def record_with_amount_json(send: Send, amount_json: str) -> Reply:
+    """Send `amount` as the given JSON text, byte for byte (a JSON number stays as written)."""
+    body = (
+        f'{{"query": {json.dumps(RECORD_AMOUNT)}, '
+        f'"variables": {{"input": {{"donorId": "donor-hostile", "amount": {amount_json}}}}}}}'
+    )
+    return send(body.encode())
+
+
+def amount_literal(send: Send, literal: str) -> Reply:
+    query = RECORD_AMOUNT.replace(
+        "mutation($input: RecordDonationInput!) { recordDonation(input: $input)",
+        f'mutation {{ recordDonation(input: {{donorId: "donor-hostile", amount: {literal}}})',
+    )
+    return send(graphql_body(query))
+
+
+@pytest.mark.parametrize(
+    "amount",
+    ["1_000", "\u0661\u0662", "\uff11\uff12.\uff15", " 12.5 ", "+12", "12.", ".5", "1e3", "-5"],
+    ids=[
+        "separator",
+        "arabic-indic",
+        "full-width",
+        "spaces",
+        "plus",
+        "point",
+        "no-integer",
+        "exponent",
+        "negative",
+    ],
+)
+def test_an_amount_outside_the_grammar_is_not_a_number_and_writes_nothing(
+    send: Send, amount: str
+) -> None:
+    as_string = record_with_amount_json(send, json.dumps(amount))
+
+    assert as_string.body["data"]["recordDonation"]["errors"] == [
+        {"field": "amount", "code": "NOT_A_NUMBER"}
+    ]
+    assert table_items() == 0
+
+
+@pytest.mark.parametrize("number", ["1e3", "1E-2", "-5", "12.50e0"])
+def test_a_number_written_outside_the_grammar_is_not_a_number(send: Send, number: str) -> None:
+    for reply in (record_with_amount_json(send, number), amount_literal(send, number)):
+        assert reply.body["data"]["recordDonation"]["errors"] == [
+            {"field": "amount", "code": "NOT_A_NUMBER"}
+        ]
+    assert table_items() == 0
+
+
+def test_a_number_with_more_digits_than_a_float_holds_is_not_rounded(send: Send) -> None:
+    as_json = record_with_amount_json(send, "19.999999999999999999")
+    as_literal = amount_literal(send, "19.999999999999999999")
+
+    for reply in (as_json, as_literal):
+        assert reply.body["data"]["recordDonation"]["errors"] == [
+            {"field": "amount", "code": "TOO_MANY_DECIMALS"}
+        ]
+    assert table_items() == 0
+
+
+@pytest.mark.parametrize(
+    ("written", "recorded"),
+    [
+        ('"12.50"', "12.50"),
+        ("12.5", "12.50"),
+        ("25", "25.00"),
+        ('"0012.5"', "12.50"),
+        ("7.000", "7.00"),
+        ("1000000", "1000000.00"),
+    ],
+)
+def test_an_amount_in_the_grammar_round_trips_exactly(
+    send: Send, written: str, recorded: str
+) -> None:
+    as_json = record_with_amount_json(send, written)
+    as_literal = amount_literal(send, written)
+
+    for reply in (as_json, as_literal):
+        assert reply.body["data"]["recordDonation"] == {
+            "__typename": "RecordDonationSuccess",
+            "donation": {"amount": recorded},
+        }
+
+
+@pytest.mark.parametrize("literal", ["true", "null", "[1]", "{pence: 5}", "ONE"])
+def test_a_literal_that_is_neither_a_string_nor_a_number_is_a_validation_error(
+    send: Send, literal: str
+) -> None:
+    reply = amount_literal(send, literal)
+
+    assert reply.codes == ["GRAPHQL_VALIDATION_FAILED"]
+    assert table_items() == 0

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 
 import pytest
 
@@ -41,9 +40,9 @@ def ledger(store: InMemoryDonationStore, clock: Clock) -> DonationLedger:
 
 
 def test_two_donations_count_two_and_total_per_currency(ledger: DonationLedger) -> None:
-    ledger.record_donation(DonationRequest("donor-1", Decimal("10.00")))
-    ledger.record_donation(DonationRequest("donor-1", Decimal("2.50")))
-    ledger.record_donation(DonationRequest("donor-1", Decimal(3), currency="EUR"))
+    ledger.record_donation(DonationRequest("donor-1", "10.00"))
+    ledger.record_donation(DonationRequest("donor-1", "2.50"))
+    ledger.record_donation(DonationRequest("donor-1", "3", currency="EUR"))
 
     donor = ledger.donor("donor-1")
     assert ledger.donation_count("donor-1") == 3
@@ -55,7 +54,7 @@ def test_unknown_donor_has_zero_donations(ledger: DonationLedger) -> None:
 
 
 def test_retry_with_same_key_replays_the_original(ledger: DonationLedger) -> None:
-    request = DonationRequest("donor-1", Decimal(5), idempotency_key="retry-key-1")
+    request = DonationRequest("donor-1", "5", idempotency_key="retry-key-1")
 
     first = ledger.record_donation(request)
     again = ledger.record_donation(request)
@@ -67,19 +66,17 @@ def test_retry_with_same_key_replays_the_original(ledger: DonationLedger) -> Non
 
 
 def test_same_key_with_different_payload_is_refused(ledger: DonationLedger) -> None:
-    ledger.record_donation(DonationRequest("donor-1", Decimal(5), idempotency_key="retry-key-1"))
+    ledger.record_donation(DonationRequest("donor-1", "5", idempotency_key="retry-key-1"))
 
     with pytest.raises(IdempotencyKeyReusedError):
-        ledger.record_donation(
-            DonationRequest("donor-1", Decimal(6), idempotency_key="retry-key-1")
-        )
+        ledger.record_donation(DonationRequest("donor-1", "6", idempotency_key="retry-key-1"))
     assert ledger.donation_count("donor-1") == 1
 
 
 def test_a_replay_just_inside_the_window_returns_the_original(
     ledger: DonationLedger, clock: Clock
 ) -> None:
-    request = DonationRequest("donor-1", Decimal(5), idempotency_key="retry-key-1")
+    request = DonationRequest("donor-1", "5", idempotency_key="retry-key-1")
     first = ledger.record_donation(request)
 
     clock.now = NOW + timedelta(hours=24) - timedelta(seconds=1)
@@ -93,7 +90,7 @@ def test_a_replay_just_inside_the_window_returns_the_original(
 def test_after_the_window_the_same_key_records_a_new_donation(
     ledger: DonationLedger, clock: Clock
 ) -> None:
-    request = DonationRequest("donor-1", Decimal(5), idempotency_key="retry-key-1")
+    request = DonationRequest("donor-1", "5", idempotency_key="retry-key-1")
     first = ledger.record_donation(request)
 
     clock.now = NOW + timedelta(hours=24)
@@ -109,25 +106,21 @@ def test_after_the_window_the_same_key_records_a_new_donation(
 def test_after_the_window_the_key_is_free_for_a_different_payload_too(
     ledger: DonationLedger, clock: Clock
 ) -> None:
-    ledger.record_donation(DonationRequest("donor-1", Decimal(5), idempotency_key="retry-key-1"))
+    ledger.record_donation(DonationRequest("donor-1", "5", idempotency_key="retry-key-1"))
 
     clock.now = NOW + timedelta(days=2)
-    other = ledger.record_donation(
-        DonationRequest("donor-2", Decimal(7), idempotency_key="retry-key-1")
-    )
+    other = ledger.record_donation(DonationRequest("donor-2", "7", idempotency_key="retry-key-1"))
 
     assert not other.replayed
     assert ledger.donation_count("donor-2") == 1
     # The key now belongs to the newer donation: the first payload is a different request.
     with pytest.raises(IdempotencyKeyReusedError):
-        ledger.record_donation(
-            DonationRequest("donor-1", Decimal(5), idempotency_key="retry-key-1")
-        )
+        ledger.record_donation(DonationRequest("donor-1", "5", idempotency_key="retry-key-1"))
 
 
 def test_the_window_is_configurable(store: InMemoryDonationStore, clock: Clock) -> None:
     ledger = DonationLedger(store, clock=clock, idempotency_window=timedelta(hours=1))
-    request = DonationRequest("donor-1", Decimal(5), idempotency_key="retry-key-1")
+    request = DonationRequest("donor-1", "5", idempotency_key="retry-key-1")
     ledger.record_donation(request)
 
     clock.now = NOW + timedelta(hours=1)
@@ -140,7 +133,7 @@ def test_invalid_request_writes_nothing(
     ledger: DonationLedger, store: InMemoryDonationStore
 ) -> None:
     with pytest.raises(InvalidInputError):
-        ledger.record_donation(DonationRequest("donor-1", Decimal(-1)))
+        ledger.record_donation(DonationRequest("donor-1", "-1"))
 
     assert store.changes == []
 
@@ -148,7 +141,7 @@ def test_invalid_request_writes_nothing(
 def test_pages_run_newest_first_until_exhausted(ledger: DonationLedger) -> None:
     for day in range(1, 6):
         when = datetime(2026, 11, day, tzinfo=UTC)
-        ledger.record_donation(DonationRequest("donor-1", Decimal(day), donated_at=when))
+        ledger.record_donation(DonationRequest("donor-1", str(day), donated_at=when))
 
     first = ledger.donations("donor-1", 2, None)
     second = ledger.donations("donor-1", 2, first.next_cursor)

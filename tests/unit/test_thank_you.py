@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from decimal import Decimal
-
 import pytest
 
 from donations.domain.ledger import DonationLedger
@@ -29,7 +27,7 @@ def service(store: InMemoryDonationStore, sender: InMemoryThankYouSender) -> Tha
 def donate(store: InMemoryDonationStore, donor_id: str, times: int) -> list[DonorChange]:
     ledger = DonationLedger(store)
     for _ in range(times):
-        ledger.record_donation(DonationRequest(donor_id, Decimal(5)))
+        ledger.record_donation(DonationRequest(donor_id, "5"))
     return [change for change in store.changes if change.donor_id == donor_id]
 
 
