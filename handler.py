@@ -144,7 +144,9 @@ def register_snapstart_hooks(services: Services, *, log_hash_key_read: bool) -> 
     if not log_hash_key_read:
         # Read from Secrets Manager here rather than into the snapshot, which is kept as long
         # as the version is and would go on serving a rotated key (docs/performance.md).
-        register_after_restore(configure_log_hashing, services.settings, services.clients)
+        register_after_restore(
+            configure_log_hashing, services.settings, services.clients, services.cursors
+        )
 
 
 def lambda_services() -> Services:

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from mypy_boto3_secretsmanager import SecretsManagerClient
     from mypy_boto3_sns import SNSClient
 
+    from donations.domain.cursors import PageCursors
     from donations.domain.erasure import DonorErasure
     from donations.domain.ledger import DonationLedger
     from donations.domain.ports import DocumentRegistry
@@ -93,6 +94,7 @@ class Services:
     thank_you: ThankYouService | None
     # Automatic persisted queries' registrations, shared by every container.
     documents: DocumentRegistry
+    cursors: PageCursors  # the ledger's, to key after a SnapStart restore
 
 
 class LogHashKeyError(RuntimeError):
@@ -122,8 +124,14 @@ def fetch_log_hash_key(client: SecretsManagerClient, secret_arn: str) -> str:
     return key
 
 
-def configure_log_hashing(settings: Settings, clients: AwsClients) -> None:
-    """Key the hash that stands for donor ids in logs: the explicit key, else the secret's."""
+def configure_log_hashing(
+    settings: Settings, clients: AwsClients, cursors: PageCursors | None = None
+) -> None:
+    """Key the hash that stands for donor ids in logs: the explicit key, else the secret's.
+
+    Page cursors are signed with a key derived from the same secret, so every container of a
+    stage accepts the others' cursors; without a secret they keep a key of their own.
+    """
     from donations.observability import configure_donor_hashing
 
     log_hash_key = settings.log_hash_key
@@ -133,6 +141,8 @@ def configure_log_hashing(settings: Settings, clients: AwsClients) -> None:
         # One call per container; the key then stays in this process only.
         log_hash_key = fetch_log_hash_key(clients.secretsmanager, settings.log_hash_key_secret_arn)
     configure_donor_hashing(log_hash_key)
+    if cursors is not None and log_hash_key:
+        cursors.use_secret(log_hash_key)
 
 
 def build_services(
@@ -144,15 +154,18 @@ def build_services(
 ) -> Services:
     """Build everything a function needs. ``sleep`` is the stores' backoff between retries.
 
-    ``log_hash_key_later`` leaves the log-hash key unread, for a SnapStart snapshot that must
-    not hold it: the caller runs ``configure_log_hashing`` after the restore (handler.py).
+    ``log_hash_key_later`` leaves the log-hash key unread (and the cursors' key derived from
+    it), for a SnapStart snapshot that must not hold it: the caller runs
+    ``configure_log_hashing`` with ``cursors`` after the restore (handler.py).
     """
     from donations.adapters.dynamodb import DynamoDBDocumentRegistry, DynamoDBDonationStore
+    from donations.domain.cursors import PageCursors
     from donations.domain.ledger import DonationLedger
 
     clients = clients or AwsClients.from_settings(settings)
+    cursors = PageCursors()  # keyed from the log-hash secret once it is read
     if not log_hash_key_later:
-        configure_log_hashing(settings, clients)
+        configure_log_hashing(settings, clients, cursors)
     store = DynamoDBDonationStore(clients.dynamodb, settings.table_name, sleep=sleep)
     thank_you = None
     if settings.topic_arn:  # the stream consumer's modules load only where it runs
@@ -164,9 +177,9 @@ def build_services(
         sender = SnsThankYouSender(clients.sns, settings.topic_arn)
         thank_you = ThankYouService(store, sender, settings.thank_you_threshold)
     window = timedelta(hours=settings.idempotency_window_hours)
-    ledger = DonationLedger(store, idempotency_window=window)
+    ledger = DonationLedger(store, idempotency_window=window, cursors=cursors)
     documents = DynamoDBDocumentRegistry(clients.dynamodb, settings.table_name)
-    return Services(settings, clients, ledger, thank_you, documents)
+    return Services(settings, clients, ledger, thank_you, documents, cursors)
 
 
 def build_erasure(settings: Settings, clients: AwsClients | None = None) -> DonorErasure:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import functools
 import random
 import time
@@ -83,7 +81,6 @@ _UNAVAILABLE_CODES: Final = frozenset(
         "TransactionInProgressException",
     }
 )
-_MAX_CURSOR_LENGTH: Final = 512
 # Forgetting writes one TransactWriteItems (at most 100 actions) per this many donations:
 # each donation's delete, its marker's, at worst its own month's total, plus the donor item.
 _DONATIONS_PER_ERASURE: Final = 32
@@ -159,22 +156,6 @@ def donor_from_item(donor_id: str, item: Item | None) -> DonorSummary:
         thanked_at=datetime.fromisoformat(thanked_at) if thanked_at else None,
         thank_you_message_id=item.get(THANK_YOU_MESSAGE_ID_ATTRIBUTE),
     )
-
-
-def _encode_cursor(sort_key: str) -> str:
-    return base64.urlsafe_b64encode(sort_key.encode()).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> str:
-    if len(cursor) > _MAX_CURSOR_LENGTH:
-        raise ValueError("cursor too long")
-    try:
-        sort_key = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-    except (binascii.Error, UnicodeDecodeError):
-        raise ValueError("cursor is not base64") from None
-    if not sort_key.startswith(DONATION_KEY_PREFIX):
-        raise ValueError("cursor does not point at a donation")
-    return sort_key
 
 
 class _ErasureRaced(Exception):
@@ -279,12 +260,13 @@ class DynamoDBDonationStore(DonationStore):
         item = self._get(donor_key(donor_id), projection=DONATION_COUNT_ATTRIBUTE)
         return int(item[DONATION_COUNT_ATTRIBUTE]) if item else 0
 
-    def donations(self, donor_id: str, limit: int, cursor: str | None) -> DonationPage:
-        # One extra item tells whether another page exists without a second query.
+    def donations(self, donor_id: str, limit: int, after: str | None) -> DonationPage:
+        # One extra item tells whether another page exists without a second query. The
+        # position is the last item's sort key (the ledger signs it for the client).
         query = self._donations_query(donor_id, newest_first=True, limit=limit + 1)
-        if cursor is not None:
+        if after is not None:
             query["ExclusiveStartKey"] = to_wire(
-                {PARTITION_KEY: DONOR_KEY_PREFIX + donor_id, SORT_KEY: _decode_cursor(cursor)}
+                {PARTITION_KEY: DONOR_KEY_PREFIX + donor_id, SORT_KEY: after}
             )
         return self._page(self._query(query), limit)
 
@@ -292,8 +274,8 @@ class DynamoDBDonationStore(DonationStore):
     def _page(items: list[Item], limit: int) -> DonationPage:
         """The first ``limit`` donation items as a page; an item beyond them means another page."""
         page = items[:limit]
-        next_cursor = _encode_cursor(page[-1][SORT_KEY]) if len(items) > limit else None
-        return DonationPage([_donation_from_item(item) for item in page], next_cursor)
+        next_position = page[-1][SORT_KEY] if len(items) > limit else None
+        return DonationPage([_donation_from_item(item) for item in page], next_position)
 
     def donation_time(self, donor_id: str, *, latest: bool) -> datetime | None:
         query = self._donations_query(donor_id, newest_first=latest, limit=1)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Final
 
+from donations.domain.cursors import InvalidCursorError, PageCursors
 from donations.domain.errors import (
     DuplicateIdempotencyKeyError,
     FieldError,
@@ -47,6 +49,7 @@ class DonationLedger:
         clock: Callable[[], datetime] = utc_now,
         new_id: Callable[[], str] = new_donation_id,
         idempotency_window: timedelta = DEFAULT_IDEMPOTENCY_WINDOW,
+        cursors: PageCursors | None = None,
     ) -> None:
         if idempotency_window <= timedelta(0):
             raise ValueError("the idempotency window must be positive")
@@ -54,6 +57,7 @@ class DonationLedger:
         self._clock = clock
         self._new_id = new_id
         self._idempotency_window = idempotency_window
+        self._cursors = cursors or PageCursors()
 
     def record_donation(
         self, request: DonationRequest, correlation_id: str | None = None
@@ -123,13 +127,20 @@ class DonationLedger:
             and read.newest is not None
             and read.page_size == first
         ):
-            return read.newest
-        try:
-            return self._store.donations(donor_id, first, after)
-        except ValueError:
-            raise InvalidInputError(
-                [FieldError("after", "INVALID_CURSOR", "is not a cursor this API issued")]
-            ) from None
+            page = read.newest
+        else:
+            try:
+                position = None if after is None else self._cursors.open(donor_id, after)
+            except InvalidCursorError:
+                message = "is not a cursor this API issued for this donor's donations"
+                raise InvalidInputError([FieldError("after", "INVALID_CURSOR", message)]) from None
+            page = self._store.donations(donor_id, first, position)
+        if page.next_cursor is None:
+            return page
+        # The store's position goes out signed, for this donor's list only.
+        return dataclasses.replace(
+            page, next_cursor=self._cursors.issue(donor_id, page.next_cursor)
+        )
 
     def first_donated_at(self, history: DonorHistory) -> datetime | None:
         """When the donor's earliest donation was made: without another read when the

@@ -57,10 +57,12 @@ class DonationStore(ABC):
         """The donor's number of donations, read strongly consistently."""
 
     @abstractmethod
-    def donations(self, donor_id: str, limit: int, cursor: str | None) -> DonationPage:
-        """One page of the donor's donations, newest first.
+    def donations(self, donor_id: str, limit: int, after: str | None) -> DonationPage:
+        """One page of the donor's donations, newest first, after a position.
 
-        Raises ``ValueError`` for a cursor this store did not issue.
+        ``after`` is the ``next_cursor`` of a page this store returned for this donor: the
+        store's own position, which the ledger signs for clients and checks on the way back
+        (``PageCursors``), so the store never sees one it did not issue.
         """
 
     @abstractmethod

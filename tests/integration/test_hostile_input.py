@@ -555,3 +555,68 @@ def test_a_literal_that_is_neither_a_string_nor_a_number_is_a_validation_error(
 
     assert reply.codes == ["GRAPHQL_VALIDATION_FAILED"]
     assert table_items() == 0
+
+
+# --- 5. cursors are this API's, for one donor's list ---------------------------------------------
+
+PAGE = (
+    "query($id: ID!, $first: Int!, $after: String) { donor(id: $id) { donations(first: $first, "
+    "after: $after) { nodes { amount } pageInfo { hasNextPage endCursor } } } }"
+)
+
+
+def give(send: Send, donor_id: str, amounts: list[str]) -> None:
+    for amount in amounts:
+        variables = {"input": {"donorId": donor_id, "amount": amount}}
+        reply = send(graphql_body(RECORD_DONATION_LEAN, variables=variables))
+        assert reply.body["data"]["recordDonation"]["__typename"] == "RecordDonationSuccess"
+
+
+def page(send: Send, donor_id: str, first: int, after: str | None) -> Reply:
+    variables = {"id": donor_id, "first": first, "after": after}
+    return send(graphql_body(PAGE, variables=variables))
+
+
+def test_pages_follow_one_another_when_first_changes(send: Send) -> None:
+    give(send, "donor-pages", ["1", "2", "3", "4", "5", "6"])
+
+    seen: list[str] = []
+    after = None
+    for first in (1, 3, 2):
+        donations = page(send, "donor-pages", first, after).body["data"]["donor"]["donations"]
+        seen += [node["amount"] for node in donations["nodes"]]
+        after = donations["pageInfo"]["endCursor"]
+
+    assert seen == ["6.00", "5.00", "4.00", "3.00", "2.00", "1.00"]
+    assert after is None
+
+
+def cursor_of(send: Send, donor_id: str) -> str:
+    donations = page(send, donor_id, 1, None).body["data"]["donor"]["donations"]
+    cursor: str = donations["pageInfo"]["endCursor"]
+    return cursor
+
+
+def test_a_cursor_from_another_donors_list_or_altered_is_invalid(send: Send) -> None:
+    give(send, "donor-a", ["1", "2"])
+    give(send, "donor-b", ["1", "2"])
+    issued = cursor_of(send, "donor-a")
+    unsigned = base64.urlsafe_b64encode(b"DONATION#").decode().rstrip("=")
+
+    for donor_id, cursor in [
+        ("donor-b", issued),
+        ("donor-a", issued + "AAAA"),
+        ("donor-a", issued[:-2]),
+        ("donor-a", unsigned),
+        ("donor-a", "x" * 10_000),
+    ]:
+        reply = page(send, donor_id, 1, cursor)
+
+        assert reply.body["data"] == {"donor": None}, cursor
+        [error] = reply.body["errors"]
+        assert error["extensions"] == {
+            "code": "BAD_USER_INPUT",
+            "field": "after",
+            "reason": "INVALID_CURSOR",
+        }
+    assert page(send, "donor-a", 1, issued).body["data"]["donor"]["donations"]["nodes"]

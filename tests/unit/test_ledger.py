@@ -185,7 +185,7 @@ def test_the_first_page_and_both_times_come_with_the_donor_when_the_page_holds_a
     ledger = DonationLedger(store, clock=lambda: NOW)
     for day in (2, 1, 3):
         donated_at = datetime(2026, 10, day, tzinfo=UTC)
-        ledger.record_donation(DonationRequest("donor-1", Decimal(day), donated_at=donated_at))
+        ledger.record_donation(DonationRequest("donor-1", str(day), donated_at=donated_at))
 
     history = ledger.donor_history("donor-1", page_size=10)
     page = ledger.donations("donor-1", 10, None, read=history)
@@ -201,7 +201,7 @@ def test_a_page_that_is_not_the_whole_history_leaves_the_first_time_to_its_own_r
     ledger = DonationLedger(store, clock=lambda: NOW)
     for day in (1, 2, 3):
         donated_at = datetime(2026, 10, day, tzinfo=UTC)
-        ledger.record_donation(DonationRequest("donor-1", Decimal(day), donated_at=donated_at))
+        ledger.record_donation(DonationRequest("donor-1", str(day), donated_at=donated_at))
 
     history = ledger.donor_history("donor-1", page_size=2)
 
