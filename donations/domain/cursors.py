@@ -9,7 +9,6 @@ it, so a client may change the page size between pages.
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import hmac
 import secrets
@@ -57,7 +56,7 @@ class PageCursors:
             raise InvalidCursorError("too long")
         try:
             raw = base64.b64decode(cursor + "=" * (-len(cursor) % 4), altchars=b"-_", validate=True)
-        except binascii.Error:
+        except ValueError:  # binascii.Error, or a character outside ASCII
             raise InvalidCursorError("not base64url") from None
         tag, payload = raw[:TAG_BYTES], raw[TAG_BYTES:]
         # Compared in constant time; re-encoding refuses the other spellings of the same bytes.

@@ -40,6 +40,7 @@ ISSUED = CURSORS.issue("donor-1", POSITION)
         ("donor-1", " " + ISSUED),
         ("donor-1", ""),
         ("donor-1", "not a cursor!"),
+        ("donor-1", "\u0080"),  # found by make fuzz: b64decode raised ValueError, not Error
         ("donor-1", "A" * (MAX_CURSOR_LENGTH + 1)),
     ],
     ids=[
@@ -54,6 +55,7 @@ ISSUED = CURSORS.issue("donor-1", POSITION)
         "space",
         "empty",
         "not base64",
+        "non-ascii",
         "too long",
     ],
 )
