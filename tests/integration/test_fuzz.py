@@ -1,12 +1,16 @@
 """Property-based fuzzing of the API through the real Lambda handler (hypothesis-graphql).
 
-Four kinds of input, generated for this schema:
+Five kinds of input, generated for this schema:
 
 - valid documents (every query and mutation hypothesis-graphql can build from the SDL),
 - invalid documents (hypothesis-graphql's one-violation documents, and valid documents with
   a few characters broken), checked as invalid by graphql-core against the SDL,
 - variable sets for the three operations a client sends, valid or not by graphql-core's own
   coercion rules,
+- amplified documents: valid ones repeated, spread through fragments and wrapped in
+  directives until they straddle the document limits, checked against those limits
+  restated as a naive oracle (an accepted document is within every one; a refused one never
+  reached graphql-core's validation),
 - amounts, written inside the grammar and far outside it, sent as a JSON string, a JSON
   number, a GraphQL string literal and a GraphQL number literal, each checked against the
   README's rule restated here as an oracle: recorded exactly, or refused with its code.
@@ -190,7 +194,9 @@ def report() -> Iterator[None]:
         f"{TALLY['valid variable sets']} valid and {TALLY['invalid variable sets']} invalid "
         f"variable sets; {TALLY['requests']} requests, 0 server errors, 0 leaks, "
         f"0 invalid inputs executed, 0 writes from {TALLY['refused']} refused requests "
-        f"({TALLY['recorded']} donations recorded by valid mutations); amounts: "
+        f"({TALLY['recorded']} donations recorded by valid mutations); amplified documents: "
+        f"{TALLY['amplified served']} served within the limits, {TALLY['amplified refused']} "
+        "refused before validation; amounts: "
         f"{TALLY['amounts recorded']} recorded exactly, {TALLY['amounts refused']} refused "
         "with the oracle's code"
     )
@@ -210,8 +216,13 @@ def test_valid_documents_are_executed_without_server_errors(fuzzing: None, docum
     payload = response.json
     codes = {error["extensions"]["code"] for error in payload.get("errors", [])}
     if refused_before_execution(response):
-        # Valid GraphQL, but over a limit (aliases) or a scalar literal the server refuses.
-        assert codes <= {"QUERY_TOO_COMPLEX", "GRAPHQL_VALIDATION_FAILED"}, response.body
+        # Valid GraphQL, but over a limit (tokens, aliases, cost...) or a scalar literal the
+        # server refuses.
+        assert codes <= {
+            "QUERY_TOO_COMPLEX",
+            "GRAPHQL_PARSE_FAILED",
+            "GRAPHQL_VALIDATION_FAILED",
+        }, response.body
         assert written == 0
         TALLY["refused"] += 1
     elif any(len(error.get("path", [])) == 1 for error in payload.get("errors", [])):
@@ -401,3 +412,123 @@ def test_amounts_round_trip_exactly_or_are_refused_with_their_code_and_write_not
         assert result == {"errors": [{"field": "amount", "code": expected}]}, (text, form)
         assert written == 0
         TALLY["amounts refused"] += 1
+
+
+# --- the document limits ------------------------------------------------------------------------
+
+
+@st.composite
+def amplified(draw: st.DrawFn) -> str:
+    """A valid document whose root selections are repeated, spread through a fragment and
+    wrapped in directives, some within the limits and some beyond them."""
+    document = draw(documents(hypothesis_graphql.Mode.POSITIVE).filter(is_valid_document))
+    [operation] = graphql.parse(document).definitions
+    assert isinstance(operation, graphql.OperationDefinitionNode)
+    root = "Query" if operation.operation == graphql.OperationType.QUERY else "Mutation"
+    selection = " ".join(graphql.print_ast(node) for node in operation.selection_set.selections)
+    selection = " ".join([selection] * draw(st.integers(1, 40)))
+    for _ in range(draw(st.integers(0, 12))):
+        selection = f"... @include(if: true) {{ {selection} }}"
+    spreads = draw(st.integers(0, 6))
+    keyword = operation.operation.value
+    if not spreads:
+        return f"{keyword} {{ {selection} }}"
+    return f"{keyword} {{ {'...F ' * spreads}}} fragment F on {root} {{ {selection} }}"
+
+
+def naive_shape(document: graphql.DocumentNode) -> dict[str, int]:
+    """The limits' figures, by plain recursion: every fragment expanded where it is spread,
+    fields merged by response name (fine for the small documents generated here)."""
+    fragments = {
+        definition.name.value: definition
+        for definition in document.definitions
+        if isinstance(definition, graphql.FragmentDefinitionNode)
+    }
+    figures = Counter[str]()
+    widths: list[int] = []
+
+    def expand(selection_set: graphql.SelectionSetNode, merged: dict[str, Any]) -> None:
+        for node in selection_set.selections:
+            figures["selections"] += 1
+            figures["directives"] += len(node.directives or ())
+            if isinstance(node, graphql.FieldNode):
+                figures["aliases"] += node.alias is not None
+                key = (node.alias or node.name).value
+                entry = merged.setdefault(key, {"count": 0, "children": {}})
+                entry["count"] += 1
+                if node.selection_set:
+                    expand(node.selection_set, entry["children"])
+            elif isinstance(node, graphql.InlineFragmentNode):
+                expand(node.selection_set, merged)
+            elif isinstance(node, graphql.FragmentSpreadNode):
+                fragment = fragments[node.name.value]
+                figures["directives"] += len(fragment.directives or ())
+                expand(fragment.selection_set, merged)
+
+    def width(merged: dict[str, Any]) -> None:
+        widths.append(sum(entry["count"] for entry in merged.values()))
+        for entry in merged.values():
+            width(entry["children"])
+
+    for definition in document.definitions:
+        if isinstance(definition, graphql.OperationDefinitionNode):
+            merged: dict[str, Any] = {}
+            expand(definition.selection_set, merged)
+            width(merged)
+    figures["widest"] = max(widths, default=0)
+    return dict(figures)
+
+
+@pytest.fixture
+def validations(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Counts the selection sets graphql-core's overlapping-fields rule visits."""
+    from graphql.validation.rules.overlapping_fields_can_be_merged import (
+        OverlappingFieldsCanBeMergedRule,
+    )
+
+    visited: list[int] = []
+    original = OverlappingFieldsCanBeMergedRule.enter_selection_set
+
+    def counting(rule: Any, node: Any, *args: Any) -> Any:
+        visited.append(1)
+        return original(rule, node, *args)
+
+    monkeypatch.setattr(OverlappingFieldsCanBeMergedRule, "enter_selection_set", counting)
+    return visited
+
+
+LIMIT_REFUSALS = {"QUERY_TOO_COMPLEX", "GRAPHQL_PARSE_FAILED", "PAYLOAD_TOO_LARGE"}
+
+
+@FUZZ_SETTINGS
+@given(document=amplified())
+def test_amplified_documents_are_served_within_the_limits_or_refused_before_validation(
+    fuzzing: None, validations: list[int], document: str
+) -> None:
+    from schema.http import MAX_BODY_BYTES
+    from schema.limits import (
+        MAX_ALIASES,
+        MAX_DIRECTIVES,
+        MAX_SELECTION_SET_FIELDS,
+        MAX_SELECTIONS,
+        MAX_TOKENS,
+    )
+
+    validations.clear()
+    response, written = send({"query": document})
+
+    payload = response.json
+    codes = {error["extensions"]["code"] for error in payload.get("errors", [])}
+    if codes & LIMIT_REFUSALS:
+        assert codes <= LIMIT_REFUSALS, response.body
+        assert validations == []  # refused before graphql-core's validation
+        assert written == 0
+        TALLY["amplified refused"] += 1
+        return
+    shape = naive_shape(graphql.parse(document, max_tokens=MAX_TOKENS))
+    assert len(json.dumps({"query": document})) <= MAX_BODY_BYTES
+    assert shape["selections"] <= MAX_SELECTIONS, shape
+    assert shape["widest"] <= MAX_SELECTION_SET_FIELDS, shape
+    assert shape["directives"] <= MAX_DIRECTIVES, shape
+    assert shape["aliases"] <= MAX_ALIASES, shape
+    TALLY["amplified served"] += 1
