@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bench.canned import CannedTransport, answers
-from bench.environment import LAMBDA_LIKE_ENV, environment, stdout_discarded
+from bench.environment import GATEWAY_AUTHORIZER, LAMBDA_LIKE_ENV, environment, stdout_discarded
 from bench.stats import summary
 from donations.constants import ENV_TOPIC_ARN
 
@@ -105,7 +105,8 @@ def canned_api() -> Iterator[Send]:
         context = LocalLambdaContext()
 
         def send(body: str) -> tuple[float, int, dict[str, Any]]:
-            event = http_api_event(body=body)
+            # As production's gateway delivers it: a verified backend caller's claims.
+            event = http_api_event(body=body, authorizer=dict(GATEWAY_AUTHORIZER))
             started = time.process_time()
             response = api(event, context)
             elapsed = time.process_time() - started

@@ -39,6 +39,7 @@ SCALAR_VALUES = {
     "Float": "1.0",
     "Boolean": "true",
     "Decimal": '"1.00"',
+    "Amount": '"1.00"',
     "DateTime": '"2026-01-01T00:00:00+00:00"',
 }
 
