@@ -296,6 +296,8 @@ def _widths(root: dict[str, _MergedField]) -> Iterator[int]:
         yield sum(merged.nodes for merged in merged_set.values())
 
 
+# The merged tree holds at most MAX_SELECTIONS fields, so it is never deeper than that, and
+# the two functions below can recurse over it.
 def _depth(level: dict[str, _MergedField]) -> int:
     return max(
         (1 + (0 if merged.introspection else _depth(merged.children)) for merged in level.values()),
