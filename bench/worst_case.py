@@ -11,28 +11,36 @@ where its cost lies. Two searches look for the most expensive:
 - a property-based search (hypothesis, with ``target``) over documents assembled from the
   same pieces, maximising CPU time.
 
-The figure is the CPU time of the worst document through the real handler (as in
-``bench.warm``: Powertools, Mangum, Strawberry, our code, botocore answered at its HTTP send)
-divided by that of ``{ donationCount(donorId: "d") }``, measured side by side. The worst
+The figure is the CPU time of the worst document through ``handler.api_handler`` (measured as
+``bench.warm`` measures: in a child interpreter in Lambda mode, the entry point built at
+import, tracing on, every AWS call answered at botocore's send) divided by that of
+``{ donationCount(donorId: "d") }``, measured side by side. The worst
 document is sent as an attacker would, with fresh text each time so no cache helps it; the
 plain one as a client sends it, the same text each time.
 """
 
 from __future__ import annotations
 
-import contextlib
 import gc
 import json
+import os
 import statistics
+import subprocess
+import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from bench.canned import CannedTransport, answers
-from bench.environment import GATEWAY_AUTHORIZER, LAMBDA_LIKE_ENV, environment, stdout_discarded
+from bench.canned import SERVICES, CannedTransport, answers
+from bench.environment import (
+    GATEWAY_AUTHORIZER,
+    PROJECT_ROOT,
+    child_env,
+    stdout_discarded,
+    trace_header,
+)
 from bench.stats import summary
-from donations.constants import ENV_TOPIC_ARN
 
 PLAIN = '{ donationCount(donorId: "d") }'
 GOAL = 20.0
@@ -66,53 +74,58 @@ class Candidate:
 
 class PagedTransport(CannedTransport):
     """bench.canned's answers for a donor with more donations than any page, each Query
-    answered with as many as its ``Limit`` asks for, as DynamoDB would: a worst case must
-    not be cheap because the canned page is short, nor dear because it is too long."""
+    answered with as many items as its ``Limit`` asks for, as DynamoDB would: a worst case
+    must not be cheap because the canned page is short, nor dear because it is too long."""
 
     def __init__(self) -> None:
         canned = answers()
         super().__init__(canned)
-        item = json.loads(canned["Query"])["Items"][0]
+        # The canned Query reads a donor with its page: the donor item, then donations.
+        self._donor, template = json.loads(canned["Query"])["Items"][:2]
         self._donations = []
-        for index in range(FULL_PAGE + 1):
-            donation = json.loads(json.dumps(item))
-            donation["sk"]["S"] = f"{item['sk']['S'][:-12]}{index:012d}"
-            donation["donationId"]["S"] = f"{item['donationId']['S'][:-12]}{index:012d}"
+        for index in range(FULL_PAGE + 2):
+            donation = json.loads(json.dumps(template))
+            donation["sk"]["S"] = f"{template['sk']['S'][:-12]}{index:012d}"
+            donation["donationId"]["S"] = f"{template['donationId']['S'][:-12]}{index:012d}"
             self._donations.append(donation)
 
     def __call__(self, request: Any, event_name: str, **kwargs: Any) -> Any:
         if event_name.endswith(".Query"):
-            page = self._donations[: json.loads(request.body)["Limit"]]
+            query = json.loads(request.body)
+            # A donor's history reads the donor item first (its key range ends at it).
+            with_donor = ":donor" in query.get("ExpressionAttributeValues", {})
+            items = [self._donor, *self._donations] if with_donor else self._donations
+            page = items[: query["Limit"]]
             self._canned["Query"] = json.dumps({"Items": page, "Count": len(page)}).encode()
         return super().__call__(request, event_name, **kwargs)
 
 
-@contextlib.contextmanager
-def canned_api() -> Iterator[Send]:
-    """The real API handler over canned DynamoDB; yields send(body) -> (cpu_s, status, body)."""
-    with environment({**LAMBDA_LIKE_ENV, ENV_TOPIC_ARN: None}):
-        import boto3
+def lambda_api() -> Send:
+    """``handler.api_handler`` as Lambda's init builds it, every AWS call answered at
+    botocore's send. Call it in a child interpreter in Lambda mode (``measure_worst_case``)."""
+    import boto3
 
-        import handler
-        from donations.container import AwsClients, aws_client_config, build_services
-        from donations.settings import Settings
-        from local.lambda_context import LocalLambdaContext
-        from local.lambda_events import http_api_event
+    transport = PagedTransport()
+    boto3.setup_default_session()  # before the import: the handler builds its clients then
+    for service in SERVICES:
+        boto3.DEFAULT_SESSION.events.register(f"before-send.{service}", transport)  # type: ignore[union-attr]
+    import handler
+    from local.lambda_context import LocalLambdaContext
+    from local.lambda_events import http_api_event
 
-        client = boto3.client("dynamodb", config=aws_client_config())
-        client.meta.events.register("before-send.dynamodb", PagedTransport())
-        api = handler.create_api_handler(build_services(Settings.from_env(), AwsClients(client)))
-        context = LocalLambdaContext()
+    context = LocalLambdaContext()
 
-        def send(body: str) -> tuple[float, int, dict[str, Any]]:
-            # As production's gateway delivers it: a verified backend caller's claims.
-            event = http_api_event(body=body, authorizer=dict(GATEWAY_AUTHORIZER))
-            started = time.process_time()
-            response = api(event, context)
-            elapsed = time.process_time() - started
-            return elapsed, response["statusCode"], json.loads(response["body"])
+    def send(body: str) -> tuple[float, int, dict[str, Any]]:
+        # As production's gateway delivers it: a verified backend caller's claims, and a
+        # fresh unsampled trace id, as the runtime sets one per invocation.
+        event = http_api_event(body=body, authorizer=dict(GATEWAY_AUTHORIZER))
+        os.environ["_X_AMZN_TRACE_ID"] = trace_header(sampled=False)
+        started = time.process_time()
+        response = handler.api_handler(event, context)
+        elapsed = time.process_time() - started
+        return elapsed, response["statusCode"], json.loads(response["body"])
 
-        yield send
+    return send
 
 
 def accepted(reply: dict[str, Any], status: int) -> bool:
@@ -470,13 +483,14 @@ def _screen(send: Send, candidates: list[Candidate], runs: int) -> list[Tried]:
     return sorted(tried, key=lambda t: statistics.median(t.screening_ms), reverse=True)
 
 
-def measure_worst_case(
-    *, rounds: int = 9, screen_runs: int = 5, examples: int = 150, contenders: int = 3
+def run_worst_case(
+    *, rounds: int, screen_runs: int, examples: int, contenders: int
 ) -> dict[str, Any]:
     """Screen every candidate, then time the most expensive few against the plain document,
     side by side in each of ``rounds`` rounds; the worst is the highest median ratio."""
     candidates = families()
-    with canned_api() as send, stdout_discarded():
+    send = lambda_api()
+    with stdout_discarded():
         plain_body = json.dumps({"query": PLAIN})
         for _ in range(50):
             send(plain_body)  # warm: imports, caches, botocore's models
@@ -520,3 +534,30 @@ def measure_worst_case(
         "search_examples": examples,
         "goal": GOAL,
     }
+
+
+def measure_worst_case(
+    *, rounds: int = 9, screen_runs: int = 5, examples: int = 150, contenders: int = 3
+) -> dict[str, Any]:
+    """``run_worst_case`` in a child interpreter in Lambda mode, as ``bench.warm`` measures."""
+    arguments = [str(value) for value in (rounds, screen_runs, examples, contenders)]
+    completed = subprocess.run(
+        [sys.executable, "-m", "bench.worst_case", *arguments],
+        cwd=PROJECT_ROOT,
+        env=child_env(),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if completed.returncode != 0:
+        raise RuntimeError(f"worst-case measurement failed:\n{completed.stderr[-3000:]}")
+    result: dict[str, Any] = json.loads(completed.stdout.strip().splitlines()[-1])
+    return result
+
+
+if __name__ == "__main__":
+    rounds, screen_runs, examples, contenders = (int(arg) for arg in sys.argv[1:5])
+    figures = run_worst_case(
+        rounds=rounds, screen_runs=screen_runs, examples=examples, contenders=contenders
+    )
+    sys.stdout.write(json.dumps(figures) + "\n")

@@ -124,6 +124,27 @@ def test_the_log_hash_key_is_read_after_each_restore_and_never_into_the_snapshot
     assert donor_ref("donor-1") == _ref("k3y", "donor-1")
 
 
+@pytest.mark.usefixtures("aws", "snapstart_init")
+def test_page_cursors_are_keyed_from_the_secret_after_each_restore(
+    runtime: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from donations.domain.cursors import PageCursors
+
+    secret = boto3.client("secretsmanager").create_secret(Name="LogHashKey", SecretString="k3y")
+    monkeypatch.delenv(ENV_LOG_HASH_KEY, raising=False)
+    monkeypatch.setenv(ENV_LOG_HASH_KEY_SECRET_ARN, secret["ARN"])
+    services = handler.lambda_services()
+    take_snapshot(runtime)
+    in_the_snapshot = services.cursors.issue("donor-1", "DONATION#1")
+
+    restore(runtime)
+
+    # After the restore, cursors are the stage's: any container with the secret opens them.
+    issued = services.cursors.issue("donor-1", "DONATION#1")
+    assert PageCursors.from_secret("k3y").open("donor-1", issued) == "DONATION#1"
+    assert issued != in_the_snapshot  # the snapshot's own key was never the secret's
+
+
 def test_an_on_demand_init_reads_the_key_at_once_and_only_reseeds_after_a_restore(
     aws: EmulatedAccount, runtime: ModuleType, monkeypatch: pytest.MonkeyPatch
 ) -> None:
