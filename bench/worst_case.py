@@ -298,6 +298,30 @@ def _full_page() -> Candidate:
     )
 
 
+def _combined(padding: int, kind: str) -> Candidate:
+    """The costliest page the cost allows and the longest text the body allows, together."""
+    text = "x" * padding
+    page = (
+        'd0: donor(id: "d") { id donationCount thankedAt totals { amount currency } '
+        "donations(first: 100) { nodes { id donorId amount currency donatedAt recordedAt } "
+        "pageInfo { hasNextPage endCursor } } }"
+    )
+    counts = " ".join(f'c{i}: donationCount(donorId: "c{i}")' for i in range(3))
+    if kind == "string":
+        return Candidate(
+            "combined",
+            f"a page of 100 donations with every field, 3 counts and a {padding / 1024:.0f} KiB "
+            "string argument (cost 984)",
+            f'{{ {page} {counts} pad: donationCount(donorId: "{text}") }}',
+        )
+    return Candidate(
+        "combined",
+        f"a page of 100 donations with every field, 4 counts and a {padding / 1024:.0f} KiB "
+        "comment (cost 984)",
+        f'{{ {page} {counts} c3: donationCount(donorId: "c3") }} #{text}',
+    )
+
+
 def families() -> list[Candidate]:
     """Each family at the sizes the limits allow (the limits decide; refused ones drop out)."""
     from schema.http import MAX_BODY_BYTES
@@ -319,6 +343,7 @@ def families() -> list[Candidate]:
         *(_errors(n) for n in (15, 32)),
         *(_storage_reads(donors, 16 - 4 * donors) for donors in range(5)),
         _full_page(),
+        *(_combined(body_budget - 600, kind) for kind in ("string", "comment")),
     ]
 
 

@@ -17,7 +17,7 @@ from strawberry.types import ExecutionContext
 
 from schema.amount import AMOUNT, AmountText
 from schema.errors import EXCEPTION_HANDLERS, CodedErrors, log_errors
-from schema.limits import CACHE_SIZE, MAX_TOKENS, DocumentLimits
+from schema.limits import CACHE_SIZE, MAX_TOKENS, DocumentLimits, ValidationErrorLimit
 from schema.types import Mutation, Query
 
 # Strawberry's DateTime appends dateutil's own error text ("invalid literal for int() with
@@ -51,9 +51,11 @@ def build_schema(*, introspection: bool = True) -> DonationsSchema:
         functools.partial(ValidationCache, maxsize=CACHE_SIZE),
         CodedErrors,
     ]
+    rules: list[Any] = [ValidationErrorLimit]
     if not introspection:
-        # The rule class is built once: ValidationCache's key includes the rules.
-        extensions.append(functools.partial(AddValidationRules, [NoSchemaIntrospectionCustomRule]))
+        rules.append(NoSchemaIntrospectionCustomRule)
+    # Rule classes, never built per request: ValidationCache's key includes the rules.
+    extensions.append(functools.partial(AddValidationRules, rules))
     return DonationsSchema(
         query=Query,
         mutation=Mutation,

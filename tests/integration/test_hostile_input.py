@@ -401,6 +401,20 @@ def test_too_many_directives_are_refused(send: Send) -> None:
     assert send(with_directives(MAX_DIRECTIVES + 1)).codes == ["QUERY_TOO_COMPLEX"]
 
 
+def test_validation_stops_after_ten_errors(send: Send) -> None:
+    from schema.limits import MAX_VALIDATION_ERRORS
+
+    unused = ", ".join(f"$v{i}: ID" for i in range(150))
+
+    reply = send(graphql_body(f"query Q({unused}) {{ __typename }}"))
+
+    messages = [error["message"] for error in reply.body["errors"]]
+    assert len(messages) == MAX_VALIDATION_ERRORS + 1
+    assert messages[0] == "Variable '$v0' is never used in operation 'Q'."
+    assert messages[-1] == "Too many validation errors, error limit reached. Validation aborted."
+    assert set(reply.codes) == {"GRAPHQL_VALIDATION_FAILED"}
+
+
 def test_the_largest_documents_we_serve_are_within_the_limits(send: Send) -> None:
     import graphql
 
