@@ -50,7 +50,7 @@ from schema.documents import (
     parse_manifest,
     sha256_hex,
 )
-from schema.limits import MAX_TOKENS, OperationLimits
+from schema.limits import MAX_TOKENS, measure, refusal
 
 PROJECT_ROOT: Final = Path(__file__).resolve().parents[1]
 DOCUMENTS_DIR: Final = PROJECT_ROOT / "documents"
@@ -86,11 +86,13 @@ def graphql_schema() -> GraphQLSchema:
 
 
 def _check(body: str, schema: GraphQLSchema, origin: str) -> DocumentNode:
+    # The limits every request meets, so no trusted document is one the API would refuse.
     try:
         document = parse(body, max_tokens=MAX_TOKENS)
+        refused = refusal(measure(document, schema))
     except GraphQLError as error:
         raise DocumentsError(f"{origin}: {error.message}") from None
-    errors = validate(schema, document, [*specified_rules, OperationLimits])
+    errors = [refused] if refused is not None else validate(schema, document, specified_rules)
     if errors:
         raise DocumentsError(f"{origin}: {errors[0].message}")
     return document
