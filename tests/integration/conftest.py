@@ -16,8 +16,8 @@ def local_url(aws: EmulatedAccount) -> Iterator[str]:
     import uvicorn
 
     from local.app import build_asgi_app
+    from local.connections import server_config
     from local.process import free_port
-    from local.server import server_config
 
     server = uvicorn.Server(server_config(build_asgi_app(aws.services), "127.0.0.1", free_port()))
     thread = threading.Thread(target=server.run, daemon=True)

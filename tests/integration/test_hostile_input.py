@@ -205,8 +205,8 @@ def closed_within(connection: socket.socket, seconds: float) -> bool:
 @pytest.fixture
 def short_deadlines(monkeypatch: pytest.MonkeyPatch) -> None:
     """The same deadlines, shortened so the tests don't wait five seconds each."""
-    monkeypatch.setattr("local.server.HEADERS_TIMEOUT", 0.5)
-    monkeypatch.setattr("local.server.BODY_TIMEOUT", 0.5)
+    monkeypatch.setattr("local.connections.HEADERS_TIMEOUT", 0.5)
+    monkeypatch.setattr("local.connections.BODY_TIMEOUT", 0.5)
 
 
 def connect(local_url: str) -> socket.socket:
