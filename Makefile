@@ -28,7 +28,8 @@ RUN := $(UV) run --frozen
 # `-c bundleBoto3=true` in CDK_ARGS takes the variant that ships the lock's boto3.
 WITH_BOTO3 := $(findstring bundleBoto3=true,$(CDK_ARGS))
 ASSET := build/lambda$(if $(WITH_BOTO3),-with-boto3)
-ASSET_INPUTS := uv.lock pyproject.toml infra/asset.py infra/constructs/function.py \
+ASSET_INPUTS := uv.lock pyproject.toml infra/asset.py infra/asset_contents.py \
+	infra/constructs/function.py \
 	$(shell find handler.py donations schema resolvers -type f -not -path '*/__pycache__/*')
 
 .PHONY: help run token test lint format bench fuzz load asset synth deploy destroy smoke redrive forget schema documents clean

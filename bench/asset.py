@@ -69,7 +69,8 @@ def describe(directory: Path) -> dict[str, Any]:
 
 
 def build_and_describe() -> dict[str, Any]:
-    from infra.asset import PLATFORM, PYTHON_VERSION, asset_dir, build, lambda_code
+    from infra.asset import PLATFORM, PYTHON_VERSION, asset_dir, build
+    from infra.stack import lambda_code
 
     directory = asset_dir()
     try:

@@ -1,11 +1,10 @@
-"""Build the Lambda asset, one folder that CDK takes as it is (``make asset``, or
-``uv run --frozen python -m infra.asset [--bundle-boto3] [OUT_DIR]``): our runtime code, the
-runtime wheels locked in uv.lock for the functions' Python and architecture (on any laptop, no
-Docker), less the parts of them the functions never import (``UNUSED``), and bytecode when uv
-finds or installs that Python (/var/task is read-only, so Lambda would otherwise compile every
-module on every cold start: ~0.7 s). No cache of its own: make rebuilds it when an input is
-newer, and the build is deterministic, so CDK's hash of the folder, the asset hash, changes
-only with the code or the lock.
+"""Build the Lambda asset, one folder CDK takes as it is (``make asset``, or ``uv run --frozen
+python -m infra.asset [--bundle-boto3] [OUT_DIR]``): our runtime code, the wheels locked in
+uv.lock for the functions' Python and architecture (on any laptop, no Docker) less what the
+functions never import (``infra.asset_contents``), and bytecode when uv finds or installs that
+Python (/var/task is read-only: Lambda would otherwise compile every module at every cold
+start, ~0.7 s). No cache of its own: make rebuilds it when an input is newer, and the build is
+deterministic, so the asset hash changes only with the code or the lock.
 """
 
 from __future__ import annotations
@@ -18,68 +17,14 @@ import sys
 import tempfile
 from pathlib import Path
 
-from aws_cdk import aws_lambda as lambda_
-
+from infra.asset_contents import RUNTIME_PROVIDED_PACKAGES, RUNTIME_SOURCES, prune
 from infra.constructs.function import ARCHITECTURE, RUNTIME
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-# What the functions import. The dev harness, test fakes and scripts live outside these.
-RUNTIME_SOURCES = ("handler.py", "donations", "schema", "resolvers")
 # The same list as `make asset`'s prerequisites: a change to any of them needs a rebuild.
-BUILD_INPUTS = ("uv.lock", "pyproject.toml", "infra/asset.py", "infra/constructs/function.py")
-# Every Python runtime ships them (botocore alone is ~25 MB unzipped), new enough for our calls.
-RUNTIME_PROVIDED_PACKAGES = ("boto3", "botocore")
+BUILD_INPUTS = ("uv.lock", "pyproject.toml", "infra/asset.py", "infra/asset_contents.py")
+BUILD_INPUTS += ("infra/constructs/function.py",)
 LAMBDA_TASK_ROOT = "/var/task"  # where Lambda unpacks the asset
-# What the functions never import: (folder in the asset, names or globs in it, why). That this
-# holds is tested by serving a request and a stream batch from the built asset alone
-# (tests/infra/test_asset.py); the sizes are in `make bench`.
-UNUSED: tuple[tuple[str, str, str], ...] = (
-    (
-        "aws_lambda_powertools/utilities",
-        "auth_alpha circuit_breaker data_masking feature_flags idempotency kafka metadata "
-        "parser streaming validation",
-        "Powertools utilities we don't use (we do use batch, data_classes and parameters)",
-    ),
-    (
-        "aws_lambda_powertools",
-        "event_handler metrics/provider/datadog",
-        "Powertools' REST/AppSync routing (Strawberry serves the API) and Datadog metrics",
-    ),
-    (
-        "strawberry",
-        "aiohttp chalice channels django fastapi flask litestar quart sanic pydantic "
-        "cli codegen codemods schema_codegen ext test tools extensions/tracing",
-        "Strawberry's other web frameworks, pydantic support, developer tools and tracers",
-    ),
-    (
-        "aws_xray_sdk/ext",
-        "aiobotocore aiohttp bottle django flask flask_sqlalchemy httplib httpx mysql pg8000 "
-        "psycopg psycopg2 pymongo pymysql pynamodb requests sqlalchemy sqlalchemy_core "
-        "sqlite3 dbapi2.py",
-        "X-Ray patches for libraries other than botocore, the only one patched",
-    ),
-    (
-        "starlette",
-        "middleware routing.py applications.py testclient.py templating.py staticfiles.py "
-        "schemas.py endpoints.py authentication.py config.py",
-        "Starlette's application framework: Strawberry's view uses its requests and responses",
-    ),
-    (
-        "dateutil",
-        "zoneinfo rrule.py easter.py tzwin.py",
-        "dateutil's time-zone database and recurrence rules: Strawberry only parses ISO times",
-    ),
-    (
-        ".",
-        "packaging packaging-*.dist-info idna idna-*.dist-info anyio/_backends/_trio.py "
-        "cross_web/testing",
-        "imported only by what is dropped above (packaging), never (idna: anyio's own "
-        "sockets), or only in tests",
-    ),
-)
-# Of each package's metadata, what importlib.metadata.version() reads and the licences; the
-# rest (WHEEL, INSTALLER, entry points, ...) serves installers, not a running function.
-KEPT_METADATA = ("METADATA", "LICENSE*", "LICENCE*", "NOTICE*", "COPYING*", "AUTHORS*", "licenses")
 UV = os.environ.get("UV", "uv")  # `uv run` sets UV to the uv that runs it
 PYTHON_VERSION = RUNTIME.name.removeprefix("python")  # "python3.13" -> "3.13"
 # manylinux2014 (glibc 2.17) wheels load on every Amazon Linux 2023 based runtime.
@@ -89,22 +34,6 @@ PLATFORM = f"{'aarch64' if ARCHITECTURE.name == 'arm64' else 'x86_64'}-manylinux
 def asset_dir(*, bundle_boto3: bool = False) -> Path:
     # A folder per variant, so a synth with the other -c bundleBoto3 can't take this one.
     return PROJECT_ROOT / "build" / ("lambda-with-boto3" if bundle_boto3 else "lambda")
-
-
-def lambda_code(*, bundle_boto3: bool = False, directory: Path | None = None) -> lambda_.Code:
-    """The built folder, refused if missing or older than an input: a bare `cdk deploy`
-    must not ship yesterday's code. CDK hashes the folder's contents for the asset hash."""
-    directory = directory or asset_dir(bundle_boto3=bundle_boto3)
-    rebuild = "make asset" + (" CDK_ARGS='-c bundleBoto3=true'" if bundle_boto3 else "")
-    if not directory.is_dir():
-        raise FileNotFoundError(f"no Lambda asset at {directory}: run `{rebuild}` first")
-    built = directory.stat().st_mtime
-    for name in (*BUILD_INPUTS, *RUNTIME_SOURCES):
-        path = PROJECT_ROOT / name
-        for file in path.rglob("*") if path.is_dir() else [path]:
-            if file.is_file() and "__pycache__" not in file.parts and file.stat().st_mtime > built:
-                raise RuntimeError(f"the Lambda asset is older than {file}: run `{rebuild}`")
-    return lambda_.Code.from_asset(str(directory))
 
 
 def export_command(requirements: Path, *, bundle_boto3: bool = False) -> list[str]:
@@ -131,18 +60,6 @@ def install_dependencies(target: Path, *, bundle_boto3: bool = False) -> None:
             shutil.rmtree(path)
         elif path.suffix in {".pyc", ".c", ".h", ".pyi"} or path.match("*.dist-info/RECORD"):
             path.unlink()
-
-
-def prune(target: Path) -> None:
-    """Remove what the functions never import (``UNUSED``) and metadata nothing reads."""
-    for folder, names, _ in UNUSED:
-        for name in names.split():
-            for path in sorted((target / folder).glob(name)):
-                shutil.rmtree(path) if path.is_dir() else path.unlink()
-    for metadata in target.glob("*.dist-info"):
-        for path in metadata.iterdir():
-            if not any(path.match(kept) for kept in KEPT_METADATA):
-                shutil.rmtree(path) if path.is_dir() else path.unlink()
 
 
 def copy_runtime_sources(target: Path, project_root: Path = PROJECT_ROOT) -> None:

@@ -1,19 +1,38 @@
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from aws_cdk import Acknowledgment, CfnOutput, Stack, Tags, Validations
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from donations import constants
-from infra.asset import lambda_code
+from infra.asset import BUILD_INPUTS, PROJECT_ROOT, asset_dir
+from infra.asset_contents import RUNTIME_SOURCES
 from infra.config import StageConfig
 from infra.constructs.api import GraphqlApi
 from infra.constructs.data import DonationsData
 from infra.constructs.function import powertools_environment
 from infra.constructs.monitoring import Monitoring
 from infra.constructs.thanks import ThankYouPipeline
+
+
+def lambda_code(*, bundle_boto3: bool = False, directory: Path | None = None) -> lambda_.Code:
+    """The built folder, refused if missing or older than an input: a bare `cdk deploy`
+    must not ship yesterday's code. CDK hashes the folder's contents for the asset hash."""
+    directory = directory or asset_dir(bundle_boto3=bundle_boto3)
+    rebuild = "make asset" + (" CDK_ARGS='-c bundleBoto3=true'" if bundle_boto3 else "")
+    if not directory.is_dir():
+        raise FileNotFoundError(f"no Lambda asset at {directory}: run `{rebuild}` first")
+    built = directory.stat().st_mtime
+    for name in (*BUILD_INPUTS, *RUNTIME_SOURCES):
+        path = PROJECT_ROOT / name
+        for file in path.rglob("*") if path.is_dir() else [path]:
+            if file.is_file() and "__pycache__" not in file.parts and file.stat().st_mtime > built:
+                raise RuntimeError(f"the Lambda asset is older than {file}: run `{rebuild}`")
+    return lambda_.Code.from_asset(str(directory))
 
 
 class DonationsStack(Stack):

@@ -19,16 +19,14 @@ from donations import constants
 from infra.asset import (
     LAMBDA_TASK_ROOT,
     PYTHON_VERSION,
-    RUNTIME_SOURCES,
-    UNUSED,
     asset_dir,
     compile_bytecode,
     copy_runtime_sources,
     export_command,
     find_python,
-    lambda_code,
-    prune,
 )
+from infra.asset_contents import RUNTIME_SOURCES, UNUSED, prune
+from infra.stack import lambda_code
 from schema.documents import TrustedDocuments, sha256_hex
 from tests.infra.conftest import ROOT, Synthesis
 
