@@ -13,13 +13,14 @@ from __future__ import annotations
 import collections
 import io
 import json
-import subprocess
+import os
 import sys
 import zipfile
 from pathlib import Path
 from typing import Any
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+from bench.environment import PROJECT_ROOT, run_measurement
+
 GOAL_ZIPPED_BYTES = 3_000_000
 
 
@@ -83,18 +84,8 @@ def build_and_describe() -> dict[str, Any]:
 
 def measure_asset(timeout: float = 240) -> dict[str, Any]:
     """Build (or reuse) the asset in a separate interpreter and describe it."""
-    completed = subprocess.run(
-        [sys.executable, "-m", "bench.asset"],
-        cwd=PROJECT_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-    if completed.returncode != 0:
-        raise RuntimeError(f"asset build failed:\n{completed.stderr[-3000:]}")
-    result: dict[str, Any] = json.loads(completed.stdout.strip().splitlines()[-1])
-    return result
+    # Its own environment, not Lambda mode: it runs the build, not the functions.
+    return run_measurement("bench.asset", what="asset build", env=os.environ, timeout=timeout)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,9 @@ so nothing of it leaks into the process (or the test session) that asked for it.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import subprocess
 import sys
 import uuid
 from collections.abc import Iterator, Mapping
@@ -97,6 +99,30 @@ def child_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
         env.pop(name, None)
     env["PYTHONPATH"] = str(PROJECT_ROOT)
     return env
+
+
+def run_measurement(
+    module: str,
+    *arguments: object,
+    what: str,
+    env: Mapping[str, str] | None = None,
+    timeout: float | None = None,
+) -> dict[str, Any]:
+    """Run ``python -m module arguments`` in a fresh interpreter (by default a measuring child
+    in Lambda mode) and return the JSON object it prints on its last line."""
+    completed = subprocess.run(
+        [sys.executable, "-m", module, *map(str, arguments)],
+        cwd=PROJECT_ROOT,
+        env=child_env() if env is None else dict(env),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    if completed.returncode != 0:
+        raise RuntimeError(f"{what} failed:\n{completed.stderr[-3000:]}")
+    result: dict[str, Any] = json.loads(completed.stdout.strip().splitlines()[-1])
+    return result
 
 
 @contextlib.contextmanager

@@ -14,13 +14,16 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Callable
 from typing import Any
 
-from bench.environment import PROJECT_ROOT, child_env, stdout_discarded, trace_header
+from bench.environment import (
+    run_measurement,
+    stdout_discarded,
+    trace_header,
+)
 from bench.warm import OPERATIONS, Operation, graphql_events
 
 Variant = Callable[[Operation, int, int], float]
@@ -139,18 +142,7 @@ def run_layers(*, batches: int, batch: int) -> dict[str, Any]:
 
 
 def measure_layers(*, batches: int = 80, batch: int = 20) -> dict[str, Any]:
-    completed = subprocess.run(
-        [sys.executable, "-m", "bench.layers", "--child", str(batches), str(batch)],
-        cwd=PROJECT_ROOT,
-        env=child_env(),
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if completed.returncode != 0:
-        raise RuntimeError(f"layers measurement failed:\n{completed.stderr[-3000:]}")
-    result: dict[str, Any] = json.loads(completed.stdout.strip().splitlines()[-1])
-    return result
+    return run_measurement("bench.layers", "--child", batches, batch, what="layers measurement")
 
 
 def main() -> None:

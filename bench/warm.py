@@ -27,7 +27,6 @@ from __future__ import annotations
 import gc
 import json
 import os
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -38,8 +37,7 @@ from bench import documents
 from bench.canned import DONOR_ID as SEEDED_DONOR
 from bench.environment import (
     GATEWAY_AUTHORIZER,
-    PROJECT_ROOT,
-    child_env,
+    run_measurement,
     stdout_discarded,
     trace_header,
 )
@@ -240,19 +238,7 @@ def _summarise(samples: list[dict[str, float]], handler: str = "handler") -> dic
 def measure_warm(*, rounds: int = 9, iterations: int = 300, warmup: int = 50) -> dict[str, Any]:
     """Per operation, µs per request through the handler and each reference, and the ratios:
     medians over ``rounds`` interleaved rounds of ``iterations`` requests each."""
-    arguments = [str(rounds), str(iterations), str(warmup)]
-    completed = subprocess.run(
-        [sys.executable, "-m", "bench.warm", *arguments],
-        cwd=PROJECT_ROOT,
-        env=child_env(),
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if completed.returncode != 0:
-        raise RuntimeError(f"warm measurement failed:\n{completed.stderr[-3000:]}")
-    result: dict[str, Any] = json.loads(completed.stdout.strip().splitlines()[-1])
-    return result
+    return run_measurement("bench.warm", rounds, iterations, warmup, what="warm measurement")
 
 
 if __name__ == "__main__":

@@ -25,7 +25,6 @@ import gc
 import json
 import os
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -35,8 +34,7 @@ from typing import Any
 from bench.canned import SERVICES, CannedTransport, answers
 from bench.environment import (
     GATEWAY_AUTHORIZER,
-    PROJECT_ROOT,
-    child_env,
+    run_measurement,
     stdout_discarded,
     trace_header,
 )
@@ -565,19 +563,8 @@ def measure_worst_case(
     *, rounds: int = 9, screen_runs: int = 5, examples: int = 150, contenders: int = 3
 ) -> dict[str, Any]:
     """``run_worst_case`` in a child interpreter in Lambda mode, as ``bench.warm`` measures."""
-    arguments = [str(value) for value in (rounds, screen_runs, examples, contenders)]
-    completed = subprocess.run(
-        [sys.executable, "-m", "bench.worst_case", *arguments],
-        cwd=PROJECT_ROOT,
-        env=child_env(),
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if completed.returncode != 0:
-        raise RuntimeError(f"worst-case measurement failed:\n{completed.stderr[-3000:]}")
-    result: dict[str, Any] = json.loads(completed.stdout.strip().splitlines()[-1])
-    return result
+    arguments = (rounds, screen_runs, examples, contenders)
+    return run_measurement("bench.worst_case", *arguments, what="worst-case measurement")
 
 
 if __name__ == "__main__":
