@@ -28,19 +28,10 @@ from local.inbox import ThankYouInbox
 from local.stream_pump import StreamPump
 from tests.support.api import count, graphql, record
 from tests.support.aws import EmulatedAccount
+from tests.support.clock import Clock
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 WINDOW = timedelta(hours=24)
-
-
-class Clock:
-    """A clock the test moves by hand."""
-
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ from donations.domain.errors import IdempotencyKeyReusedError, InvalidInputError
 from donations.domain.ledger import DonationLedger
 from donations.domain.model import DonationPage, DonorHistory
 from donations.domain.validation import DonationRequest
+from tests.support.clock import Clock
 from tests.support.memory import InMemoryDonationStore
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
@@ -16,16 +17,6 @@ NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 @pytest.fixture
 def store() -> InMemoryDonationStore:
     return InMemoryDonationStore()
-
-
-class Clock:
-    """A clock the test moves by hand."""
-
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @pytest.fixture
