@@ -32,6 +32,7 @@ from donations.constants import (
 )
 
 T = TypeVar("T")
+Choice = TypeVar("Choice", bound=StrEnum)
 
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off"})
@@ -68,24 +69,23 @@ def parse_bool(value: object) -> bool:
     raise ValueError(f"expected true or false, not {value!r}")
 
 
-def parse_authorization(value: object) -> Authorization:
-    """``none``, ``jwt`` or ``iam`` (any case), from an env var or CDK context."""
-    text = str(value).strip().lower()
+def parse_choice(value: object, choices: type[Choice]) -> Choice:
+    """One of an enum's values (any case), from an env var or CDK context."""
     try:
-        return Authorization(text)
+        return choices(str(value).strip().lower())
     except ValueError:
-        choices = ", ".join(mode.value for mode in Authorization)
-        raise ValueError(f"expected one of {choices}, not {value!r}") from None
+        expected = ", ".join(choice.value for choice in choices)
+        raise ValueError(f"expected one of {expected}, not {value!r}") from None
+
+
+def parse_authorization(value: object) -> Authorization:
+    """``none``, ``jwt`` or ``iam``."""
+    return parse_choice(value, Authorization)
 
 
 def parse_trusted_documents(value: object) -> TrustedDocumentsMode:
-    """``allow`` or ``require`` (any case), from an env var or CDK context."""
-    text = str(value).strip().lower()
-    try:
-        return TrustedDocumentsMode(text)
-    except ValueError:
-        choices = ", ".join(mode.value for mode in TrustedDocumentsMode)
-        raise ValueError(f"expected one of {choices}, not {value!r}") from None
+    """``allow`` or ``require``."""
+    return parse_choice(value, TrustedDocumentsMode)
 
 
 def parse_list(value: object) -> tuple[str, ...]:
