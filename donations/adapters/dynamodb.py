@@ -196,13 +196,39 @@ class DynamoDBDonationStore(DonationStore):
         correlation_id: str | None = None,
     ) -> None:
         items = self._transaction(donation, claim, correlation_id)
+
+        def refused(error: ClientError, reasons: list[str]) -> None:
+            if donation.idempotency_key and reasons[:1] == ["ConditionalCheckFailed"]:
+                raise self._duplicate(error, donation.idempotency_key) from None
+
+        self._transact(
+            items,
+            # Makes botocore's own retries of this call (say, after a timeout whose write did
+            # land) idempotent on DynamoDB's side for ten minutes.
+            token=lambda attempt: f"{donation.id.replace('-', '')}-{attempt}",
+            refused=refused,
+            busy="donor is busy; retries exhausted",
+        )
+
+    def _transact(
+        self,
+        items: list[TransactWriteItemTypeDef],
+        *,
+        token: Callable[[int], str],
+        refused: Callable[[ClientError, list[str]], None],
+        busy: str,
+    ) -> None:
+        """One TransactWriteItems, retried with full jitter while DynamoDB cancels it for a
+        transient reason (TransactionConflict above all, which botocore never retries).
+
+        ``refused`` sees every cancellation first and raises if the request itself was
+        refused (a condition failed); ``token`` is the ClientRequestToken of each attempt.
+        """
         for attempt in range(1, self._max_attempts + 1):
             write = functools.partial(
                 self._client.transact_write_items,
                 TransactItems=items,
-                # Makes botocore's own retries of this call (say, after a timeout whose
-                # write did land) idempotent on DynamoDB's side for ten minutes.
-                ClientRequestToken=f"{donation.id.replace('-', '')}-{attempt}",
+                ClientRequestToken=token(attempt),
             )
             try:
                 # Throttling that outlasted botocore's retries, and an unreachable endpoint,
@@ -211,12 +237,11 @@ class DynamoDBDonationStore(DonationStore):
                 self._call(write)
             except ClientError as error:
                 reasons = self._cancellation_reasons(error)
-                if donation.idempotency_key and reasons[:1] == ["ConditionalCheckFailed"]:
-                    raise self._duplicate(error, donation.idempotency_key) from None
+                refused(error, reasons)
                 if not any(reason in _TRANSIENT_REASONS for reason in reasons):
                     raise
                 if attempt == self._max_attempts:
-                    raise StoreUnavailableError("donor is busy; retries exhausted") from error
+                    raise StoreUnavailableError(busy) from error
                 self._sleep(self._backoff(attempt))
             else:
                 return
@@ -474,27 +499,19 @@ class DynamoDBDonationStore(DonationStore):
             actions.append(self._delete_if_present(donor_key(donor_id)))
         if not actions:
             return ErasureCounts()
-        for attempt in range(1, self._max_attempts + 1):
-            write = functools.partial(
-                self._client.transact_write_items,
-                TransactItems=actions,
-                # One token per attempt, as in record(): botocore's own retries of an
-                # attempt whose response was lost are idempotent on DynamoDB's side.
-                ClientRequestToken=uuid.uuid4().hex,
-            )
-            try:
-                self._call(write)
-            except ClientError as error:
-                reasons = self._cancellation_reasons(error)
-                if "ConditionalCheckFailed" in reasons:
-                    raise _ErasureRaced from None
-                if not any(reason in _TRANSIENT_REASONS for reason in reasons):
-                    raise
-                if attempt == self._max_attempts:
-                    raise StoreUnavailableError("erasure kept conflicting") from error
-                self._sleep(self._backoff(attempt))
-            else:
-                break
+
+        def raced(_: ClientError, reasons: list[str]) -> None:
+            if "ConditionalCheckFailed" in reasons:
+                raise _ErasureRaced from None
+
+        # One token per attempt, as in record(): botocore's own retries of an attempt whose
+        # response was lost are idempotent on DynamoDB's side.
+        self._transact(
+            actions,
+            token=lambda _: uuid.uuid4().hex,
+            refused=raced,
+            busy="erasure kept conflicting",
+        )
         return ErasureCounts(int(with_donor), len(donations), erased_markers)
 
     def _delete_if_present(self, key: dict[str, Any]) -> TransactWriteItemTypeDef:
